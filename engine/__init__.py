@@ -1,0 +1,1 @@
+"""Linkage's generic workflow engine."""

@@ -1,0 +1,77 @@
+"""Database connection and the unit of work that owns each transaction.
+
+SQLite (the embedded default) runs in WAL mode with a busy timeout, and write transactions
+start with `BEGIN IMMEDIATE` so that two writers queue instead of failing half-way. PostgreSQL
+is the production store; there, concurrent writers of one case are told apart by the case's
+version column (optimistic locking) and the sweep takes rows with `FOR UPDATE SKIP LOCKED`.
+"""
+from contextlib import contextmanager
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine.errors import Conflict
+
+
+class Database:
+    def __init__(self, url, echo=False):
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        kwargs = {"echo": echo, "future": True}
+        if self.is_sqlite:
+            kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+        else:
+            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+        self.engine = create_engine(url, **kwargs)
+        if self.is_sqlite:
+            self._configure_sqlite()
+        self._sessions = {
+            write: sessionmaker(self.engine.execution_options(linkage_write=write),
+                                expire_on_commit=False, class_=Session)
+            for write in (True, False)}
+
+    def _configure_sqlite(self):
+        @event.listens_for(self.engine, "connect")
+        def _pragmas(dbapi_connection, _record):
+            dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        @event.listens_for(self.engine, "begin")
+        def _begin(conn):
+            write = conn.get_execution_options().get("linkage_write", True)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    @contextmanager
+    def unit_of_work(self, write=True):
+        """One transaction: committed when the block ends, rolled back on any error.
+
+        A lost race on a case's version surfaces as `Conflict` (HTTP 409), never as a
+        half-written case.
+        """
+        session = self._sessions[write]()
+        try:
+            yield session
+            session.commit()
+        except StaleDataError as exc:
+            session.rollback()
+            raise Conflict("案件已被他人修改，请刷新后重试") from exc
+        except OperationalError as exc:
+            session.rollback()
+            if "locked" in str(exc).lower() or "could not serialize" in str(exc).lower():
+                raise Conflict("数据库繁忙，请稍后重试") from exc
+            raise
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def dispose(self):
+        self.engine.dispose()

@@ -1,0 +1,282 @@
+"""Loading, stepping and saving one case, with its audit trail and projections.
+
+Every command on a case (start, complete, message, timer) goes through a `CaseRun`: load the
+row and the pruned SpiffWorkflow state, change the workflow, let the engine steps run, then in
+`save()`: append audit events for what completed, fired or was received; bring the task, timer
+and message-wait projections in line; prune the history; write the state with a version check.
+The caller's unit of work commits all of it, or none.
+"""
+import uuid
+from datetime import datetime, time, timedelta, timezone
+
+from sqlalchemy import delete, select
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from engine import history, spiff, timers
+from engine.calendar import CHINA_TZ
+from engine.deployment import ACTIVITY_TAGS, HUMAN_TAGS
+from engine.errors import Conflict, NotFound
+from engine.models import Case, Event, MessageWait, ProcessDefinition, TaskRow, TimerRow
+from engine.scripts import ClockScriptEngine, ScriptRefused
+
+AUDITED = "linkage_audited"
+STATUS_NAMES = {"running": "进行中", "completed": "完成", "cancelled": "取消", "error": "出错"}
+
+
+class CaseFailed(Exception):
+    """A script or expression failed while the case ran; the case goes to `error`."""
+
+
+def all_tasks(workflow):
+    yield from workflow.tasks.values()
+    for sub in workflow.subprocesses.values():
+        yield from sub.tasks.values()
+
+
+def find_task(workflow, task_id):
+    key = uuid.UUID(str(task_id))
+    found = workflow.tasks.get(key)
+    if found is None:
+        for sub in workflow.subprocesses.values():
+            found = sub.tasks.get(key)
+            if found is not None:
+                break
+    return found
+
+
+def _bpmn_id(task):
+    return getattr(task.task_spec, "bpmn_id", None)
+
+
+def _message_names(definition):
+    if isinstance(definition, MessageEventDefinition):
+        return [definition.name]
+    return [n for d in getattr(definition, "event_definitions", []) for n in _message_names(d)]
+
+
+class CaseRun:
+    def __init__(self, runtime, session, case, definition, workflow, actor):
+        self.runtime, self.session, self.case = runtime, session, case
+        self.definition, self.workflow, self.actor = definition, workflow, actor
+        self.meta = definition.task_meta
+        self.engine = workflow.script_engine
+        self.engine.journal = []
+        self.completed_by = {}
+
+    @property
+    def now(self):
+        return self.runtime.clock.now()
+
+    def event(self, kind, element=None, detail=None, actor=None):
+        self.session.add(Event(case_id=self.case.id, at=self.now, actor=actor or self.actor,
+                               kind=kind, element=element, detail=detail or {}))
+
+    def run_engine(self):
+        """Run engine steps; a failing script puts the case in `error` (raised as CaseFailed)."""
+        try:
+            self.workflow.do_engine_steps()
+        except (SpiffWorkflowException, ScriptRefused, NameError, TypeError, ValueError,
+                KeyError, AttributeError, ZeroDivisionError) as exc:
+            raise CaseFailed(_describe(exc)) from exc
+
+    # -- saving ---------------------------------------------------------------------------
+    def save(self):
+        self.audit()
+        data = self._case_data()
+        self._project_tasks()
+        self._project_waits()
+        if self.workflow.completed and self.case.status == "running":
+            self.case.status = "completed"
+            self.case.completed_at = self.now
+            self.event("case_completed")
+        history.prune(self.workflow)
+        self.case.state = spiff.dump_state(self.workflow)
+        self.case.data = data
+        self.case.updated_at = self.now
+        self.session.flush()
+
+    def _case_data(self):
+        wf = self.workflow
+        if wf.completed:
+            source = wf.data
+        else:
+            last = wf.last_task
+            source = last.data if last is not None else {}
+        return _jsonable(source)
+
+    def audit(self):
+        for task, due in self.engine.journal:
+            self.event("timer_fired", _bpmn_id(task),
+                       {"due_at": due.isoformat(), "name": self.meta.get(_bpmn_id(task), {}).get("name")},
+                       actor="scheduler")
+        self.engine.journal = []
+        done = [t for t in all_tasks(self.workflow)
+                if t.state == TaskState.COMPLETED and not t.internal_data.get(AUDITED)]
+        done.sort(key=lambda t: t.last_state_change)
+        for task in done:
+            task.internal_data[AUDITED] = True
+            element = _bpmn_id(task)
+            entry = self.meta.get(element)
+            if entry is None or entry["tag"] not in ACTIVITY_TAGS:
+                continue
+            actor = self.completed_by.get(str(task.id), "engine" if entry["tag"] not in HUMAN_TAGS else self.actor)
+            self.event("task_completed", element, {"name": entry["name"], "task_id": str(task.id)},
+                       actor=actor)
+        for thrown in self.workflow.get_events():
+            names = _message_names(thrown.event_definition)
+            if names:
+                self.event("message_sent", None, {"name": names[0]})
+
+    def _project_tasks(self):
+        ready = {str(t.id): t for t in all_tasks(self.workflow)
+                 if t.state == TaskState.READY and self.meta.get(_bpmn_id(t), {}).get("tag") in HUMAN_TAGS}
+        rows = {r.id: r for r in self.session.scalars(
+            select(TaskRow).where(TaskRow.case_id == self.case.id, TaskRow.state == "ready"))}
+        for task_id, row in rows.items():
+            if task_id not in ready:
+                row.state = "cancelled" if task_id not in self.completed_by else "completed"
+                if row.state == "completed":
+                    row.completed_at, row.completed_by = self.now, self.completed_by[task_id]
+        for task_id, task in ready.items():
+            if task_id in rows:
+                continue
+            element = _bpmn_id(task)
+            entry = self.meta[element]
+            self.session.add(TaskRow(
+                id=task_id, case_id=self.case.id, process_id=self.case.process_id, name=element,
+                title=entry["name"], lane=entry.get("lane"),
+                candidate_groups=entry.get("candidate_groups") or [],
+                form_key=entry.get("form_key") or f"{self.case.process_id}.{element}",
+                compound=self.case.compound, org_path=self.case.org_path, state="ready",
+                assignee=_evaluate_text(self.workflow, task, entry.get("assignee")),
+                created_at=self.now, due_at=self._due(task, entry.get("due"))))
+
+    def _due(self, task, expression):
+        if not expression:
+            return None
+        text = timers.literal_or_expression(expression)
+        try:
+            value = self.workflow.script_engine.evaluate(task, text)
+        except Exception as exc:  # noqa: BLE001 - a bad due date fails the case, clearly
+            raise CaseFailed(f"任务 {_bpmn_id(task)} 的期限表达式无法计算: {_describe(exc)}") from exc
+        return due_from_value(value, self.now)
+
+    def _project_waits(self):
+        timers_now, waits_now = {}, {}
+        for task in all_tasks(self.workflow):
+            if task.state != TaskState.WAITING:
+                continue
+            definition = getattr(task.task_spec, "event_definition", None)
+            if definition is None:
+                continue
+            due = timers.due_at(task) if timers.timer_definitions(definition) else None
+            if due is not None:
+                timers_now[str(task.id)] = (task, due)
+            for name in _message_names(definition):
+                waits_now[(str(task.id), name)] = task
+        existing = {r.task_id: r for r in self.session.scalars(
+            select(TimerRow).where(TimerRow.case_id == self.case.id))}
+        for task_id, row in existing.items():
+            if task_id not in timers_now:
+                self.session.delete(row)
+            elif row.due_at != timers_now[task_id][1]:
+                row.due_at = timers_now[task_id][1]
+        for task_id, (task, due) in timers_now.items():
+            if task_id not in existing:
+                element = _bpmn_id(task)
+                self.session.add(TimerRow(case_id=self.case.id, task_id=task_id, element=element,
+                                          name=self.meta.get(element, {}).get("name") or element,
+                                          due_at=due))
+        rows = {(r.task_id, r.message): r for r in self.session.scalars(
+            select(MessageWait).where(MessageWait.case_id == self.case.id))}
+        for key, row in rows.items():
+            if key not in waits_now:
+                self.session.delete(row)
+        for (task_id, name), task in waits_now.items():
+            if (task_id, name) not in rows:
+                self.session.add(MessageWait(case_id=self.case.id, task_id=task_id,
+                                             element=_bpmn_id(task), message=name))
+
+
+def due_from_value(value, now):
+    """A due time from what a due expression gave: an ISO duration, a date-time or a date.
+
+    A bare date means the end of that day in Beijing, as deadlines are read here.
+    """
+    if isinstance(value, timedelta):
+        return now + value
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=CHINA_TZ)
+    if hasattr(value, "isoformat") and not isinstance(value, str):
+        return datetime.combine(value, time(23, 59, 59), CHINA_TZ)
+    text = str(value).strip()
+    if text.upper().startswith("P"):
+        parsed = TimerEventDefinition.parse_iso_duration(text)
+        return now + TimerEventDefinition.get_timedelta_from_start(parsed, now)
+    if len(text) == 10:
+        return datetime.combine(datetime.fromisoformat(text).date(), time(23, 59, 59), CHINA_TZ)
+    parsed = datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=CHINA_TZ)
+
+
+def _evaluate_text(workflow, task, expression):
+    if not expression:
+        return None
+    if expression.startswith("${") and expression.endswith("}"):
+        return str(workflow.script_engine.evaluate(task, expression[2:-1]))
+    return expression
+
+
+def _describe(exc):
+    text = str(exc).split("\n")[0] or exc.__class__.__name__
+    return f"{exc.__class__.__name__}: {text}" if exc.__class__.__name__ not in text else text
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items() if not str(k).startswith("_")}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+class Runtime:
+    """Creates and opens `CaseRun`s; holds the clock and the parsed-spec cache."""
+
+    def __init__(self, clock, specs):
+        self.clock, self.specs = clock, specs
+
+    def script_engine(self):
+        return ClockScriptEngine(self.clock)
+
+    def new(self, session, definition, actor, compound, org_path, title=""):
+        spec, subs = self.specs.get(session, definition)
+        workflow = spiff.new_workflow(spec, subs, self.script_engine())
+        now = self.clock.now()
+        case = Case(id=str(uuid.uuid4()), definition_id=definition.id,
+                    process_id=definition.process_id, status="running", compound=compound,
+                    org_path=org_path or "", title=title or definition.name, data={}, state="",
+                    started_by=actor, started_at=now, updated_at=now)
+        session.add(case)
+        return CaseRun(self, session, case, definition, workflow, actor)
+
+    def open(self, session, case_id, actor, lock=False):
+        query = select(Case).where(Case.id == str(case_id))
+        if lock and session.bind.dialect.name == "postgresql":
+            query = query.with_for_update()
+        case = session.scalars(query).first()
+        if case is None:
+            raise NotFound("未找到该案件")
+        if case.status != "running":
+            raise Conflict(f"案件已{STATUS_NAMES.get(case.status, case.status)}，不能再操作")
+        definition = session.get(ProcessDefinition, case.definition_id)
+        spec, subs = self.specs.get(session, definition)
+        workflow = spiff.load_state(case.state, spec, subs, self.script_engine())
+        return CaseRun(self, session, case, definition, workflow, actor)

@@ -1,0 +1,273 @@
+"""The service layer: every command the API, the CLI and the scheduler can give.
+
+Each method is one unit of work (one transaction) and takes the acting `Principal`. Entry
+points translate their input, call one method here and render what comes back; no entry point
+touches a workflow or a table directly.
+"""
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.util.task import TaskState
+
+from engine import deployment, spiff
+from engine.access import SYSTEM, in_scope, may_act
+from engine.clock import Clock, aware
+from engine.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
+from engine.forms import FormRegistry
+from engine.models import Case, EngineState, Event, MessageWait, Organisation, TaskRow, TimerRow
+from engine.runtime import CaseFailed, Runtime, all_tasks, find_task
+from engine.timers import due_at
+
+MAX_FIRINGS_PER_CASE = 1000
+
+
+class Engine:
+    def __init__(self, database, clock=None, forms=None):
+        self.db = database
+        self.clock = clock or Clock()
+        self.forms = forms or FormRegistry()
+        self.specs = deployment.SpecCache()
+        self.runtime = Runtime(self.clock, self.specs)
+
+    # -- deployment -----------------------------------------------------------------------
+    def deploy(self, files, actor=SYSTEM):
+        if not actor.is_admin:
+            raise Forbidden("只有管理员可以部署流程")
+        with self.db.unit_of_work() as session:
+            return deployment.deploy(session, files, actor.username, self.clock.now())
+
+    # -- cases ----------------------------------------------------------------------------
+    def start_case(self, actor, process_id, data=None, compound=None, version=None):
+        data = {} if data is None else data
+        with self.db.unit_of_work() as session:
+            definition = deployment.get_definition(session, process_id, version)
+            org_path = self._case_scope(session, actor, compound)
+            clean = self.forms.validate(definition.start_form, data, {"actor": actor}) \
+                if definition.start_form else self.forms.validate(None, data)
+            run = self.runtime.new(session, definition, actor.username, compound, org_path,
+                                   title=str(clean.get("title") or definition.name))
+            run.workflow.data.update(clean)
+            run.workflow.task_tree.data.update(clean)
+            run.event("case_started", None, {"process_id": process_id, "version": definition.version})
+            try:
+                run.run_engine()
+            except CaseFailed as exc:
+                return self._fail_new_case(session, run, str(exc))
+            run.save()
+            return run.case
+
+    def _fail_new_case(self, session, run, message):
+        """A case whose first steps failed is kept, in `error`, with the reason: never half-run."""
+        case_id = run.case.id
+        session.rollback()
+        fresh = self.runtime.new(session, run.definition, run.actor, run.case.compound,
+                                 run.case.org_path, run.case.title)
+        fresh.case.id = case_id
+        fresh.case.status, fresh.case.error = "error", message
+        fresh.case.state = spiff.dump_state(fresh.workflow)
+        fresh.event("case_started", None, {"process_id": run.definition.process_id,
+                                           "version": run.definition.version})
+        fresh.event("case_error", None, {"message": message})
+        session.flush()
+        return fresh.case
+
+    def _case_scope(self, session, actor, compound):
+        if compound:
+            org = session.get(Organisation, compound)
+            if org is None:
+                raise ValidationFailed("小区不存在", fields={"compound": [f"未找到小区 {compound}"]})
+            if not in_scope(actor, org.path):
+                raise Forbidden("不能在本辖区以外发起案件")
+            return org.path
+        return actor.org_path
+
+    def cancel_case(self, actor, case_id, reason=""):
+        with self.db.unit_of_work() as session:
+            run = self._open_visible(session, actor, case_id)
+            if not actor.is_supervisor and run.case.started_by != actor.username:
+                raise Forbidden("只有发起人或监管人员可以取消案件")
+            run.workflow.cancel()
+            run.case.status = "cancelled"
+            run.case.completed_at = self.clock.now()
+            run.event("case_cancelled", None, {"reason": reason})
+            run.save()
+            return run.case
+
+    def _open_visible(self, session, actor, case_id):
+        case = session.get(Case, str(case_id))
+        if case is None or not in_scope(actor, case.org_path):
+            raise NotFound("未找到该案件")
+        return self.runtime.open(session, case_id, actor.username, lock=True)
+
+    # -- tasks ----------------------------------------------------------------------------
+    def _visible_task(self, session, actor, task_id):
+        row = session.get(TaskRow, str(task_id))
+        if row is None or not in_scope(actor, row.org_path):
+            raise NotFound("未找到该任务")
+        return row
+
+    def complete_task(self, actor, task_id, data):
+        with self.db.unit_of_work() as session:
+            row = self._visible_task(session, actor, task_id)
+            if row.state != "ready":
+                raise Conflict("任务已经完成或已取消")
+            if not may_act(actor, row):
+                raise Forbidden("您不能办理此任务")
+            clean = self.forms.validate(row.form_key, data, {"actor": actor, "case_id": row.case_id})
+            run = self.runtime.open(session, row.case_id, actor.username, lock=True)
+            task = find_task(run.workflow, row.id)
+            if task is None or task.state != TaskState.READY:
+                raise Conflict("任务已经完成或已取消")
+            task.data.update(clean)
+            run.completed_by[row.id] = actor.username
+            try:
+                task.run()
+                run.run_engine()
+            except CaseFailed as exc:
+                failed = str(exc)
+            else:
+                run.save()
+                return run.case
+        return self._mark_failed(row.case_id, actor, failed)
+
+    def _mark_failed(self, case_id, actor, message):
+        """Record a failed step: the case stays as it was before the step, in `error`."""
+        with self.db.unit_of_work() as session:
+            case = session.get(Case, case_id)
+            case.status, case.error = "error", message
+            session.add(Event(case_id=case_id, at=self.clock.now(), actor=actor.username,
+                              kind="case_error", element=None, detail={"message": message}))
+            return case
+
+    def claim_task(self, actor, task_id, release=False):
+        with self.db.unit_of_work() as session:
+            row = self._visible_task(session, actor, task_id)
+            if row.state != "ready":
+                raise Conflict("任务已经完成或已取消")
+            if release:
+                if row.assignee not in (actor.username, None) and not actor.is_supervisor:
+                    raise Forbidden("只能退回自己认领的任务")
+                row.assignee = None
+            else:
+                if not may_act(actor, row):
+                    raise Forbidden("您不能认领此任务")
+                if row.assignee and row.assignee != actor.username:
+                    raise Conflict(f"任务已被 {row.assignee} 认领")
+                row.assignee = actor.username
+            self._touch_case(session, row.case_id)
+            session.add(Event(case_id=row.case_id, at=self.clock.now(), actor=actor.username,
+                              kind="task_released" if release else "task_claimed",
+                              element=row.name, detail={"task_id": row.id}))
+            return row
+
+    def _touch_case(self, session, case_id):
+        """Bump the case version so racing claims and completions of one case serialize."""
+        case = session.get(Case, case_id)
+        case.updated_at = self.clock.now()
+        session.flush()
+
+    # -- messages -------------------------------------------------------------------------
+    def correlate(self, actor, name, case_id=None, correlation=None, data=None):
+        if not name or not isinstance(name, str):
+            raise ValidationFailed("消息名称不能为空", fields={"name": ["必填"]})
+        with self.db.unit_of_work() as session:
+            query = select(MessageWait).where(MessageWait.message == name)
+            if case_id is not None:
+                case = session.get(Case, str(case_id))
+                if case is None or not in_scope(actor, case.org_path):
+                    raise NotFound("未找到该案件")
+                query = query.where(MessageWait.case_id == str(case_id))
+            waits = session.scalars(query.order_by(MessageWait.id)).all()
+            delivered = []
+            for wait_case_id in dict.fromkeys(w.case_id for w in waits):
+                case = session.get(Case, wait_case_id)
+                if not in_scope(actor, case.org_path) or case.status != "running":
+                    continue
+                if correlation and any(case.data.get(k) != v for k, v in correlation.items()):
+                    continue
+                run = self.runtime.open(session, wait_case_id, actor.username, lock=True)
+                elements = [w.element for w in waits if w.case_id == wait_case_id]
+                run.workflow.catch(BpmnEvent(MessageEventDefinition(name), payload=dict(data or {})))
+                run.event("message_received", elements[0], {"name": name, "data": data or {}})
+                try:
+                    run.run_engine()
+                except CaseFailed as exc:
+                    raise ValidationFailed(f"消息处理失败: {exc}") from exc
+                run.save()
+                delivered.append(wait_case_id)
+            return delivered
+
+    # -- time -----------------------------------------------------------------------------
+    def tick(self, now=None, strict=True):
+        """Fire every timer due at or before `now`, each occurrence once, in due order.
+
+        `strict` refuses a `now` earlier than the last tick's (the CLI's `--now`); the scheduler
+        passes `strict=False` and simply never goes back in time.
+        """
+        with self.db.unit_of_work() as session:
+            state = session.get(EngineState, "last_tick")
+            last = aware(datetime.fromisoformat(state.value)) if state else None
+            now = aware(now) if now is not None else self.clock.now()
+            if last is not None and now < last:
+                if strict:
+                    raise BadRequest(f"时间不能早于上次 tick 的 {last.isoformat()}")
+                now = last
+            if state is None:
+                session.add(EngineState(key="last_tick", value=now.isoformat()))
+            else:
+                state.value = now.isoformat()
+        fired = []
+        seen = set()
+        while True:
+            with self.db.unit_of_work(write=False) as session:
+                due_cases = session.execute(
+                    select(TimerRow.case_id, TimerRow.due_at).where(TimerRow.due_at <= now)
+                    .order_by(TimerRow.due_at, TimerRow.id).limit(500)).all()
+            batch = [c for c in dict.fromkeys(r.case_id for r in due_cases) if c not in seen]
+            if not batch:
+                return now, fired
+            for case_id in batch:
+                seen.add(case_id)
+                fired.extend(self._fire_case(case_id, now))
+
+    def _fire_case(self, case_id, now):
+        with self.db.unit_of_work() as session:
+            query = select(Case).where(Case.id == case_id)
+            if session.bind.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)  # another worker has it
+            case = session.scalars(query).first()
+            if case is None or case.status != "running":
+                return []
+            run = self.runtime.open(session, case_id, "scheduler")
+            try:
+                fired, last_due = self._fire_due_timers(run, now)
+            except CaseFailed as exc:
+                failure = str(exc)
+                session.rollback()
+            else:
+                with self.clock.at(last_due or now):
+                    run.save()
+                return fired
+        self._mark_failed(case_id, SYSTEM, failure)
+        return []
+
+    def _fire_due_timers(self, run, now):
+        """Fire the case's due timers one due time at a time, the clock pinned at each."""
+        fired, last_due = [], None
+        for _ in range(MAX_FIRINGS_PER_CASE):
+            pending = [d for d in (due_at(t) for t in all_tasks(run.workflow)
+                                   if t.state == TaskState.WAITING) if d is not None]
+            if not pending or min(pending) > now:
+                break
+            last_due = min(pending)
+            with self.clock.at(last_due):
+                before = len(run.engine.journal)
+                run.workflow.refresh_timers()
+                fired.extend({"case_id": run.case.id, "kind": "timer",
+                              "element": getattr(t.task_spec, "bpmn_id", None),
+                              "due_at": d.isoformat()} for t, d in run.engine.journal[before:])
+                run.run_engine()
+                run.audit()
+        return fired, last_due

@@ -1,0 +1,130 @@
+"""SpiffWorkflow, configured in one place: parser, serializer and script engine.
+
+Everything else in the engine gets its parser, its serializer and its script engine from here,
+so the choices below are made once:
+
+- the Camunda flavour of the parser, because that is what modelers write (and we read the
+  attributes SpiffWorkflow ignores, such as `candidateGroups`, from the XML ourselves);
+- XML parsed by a hardened lxml parser before SpiffWorkflow sees it: no DTDs, no entities, no
+  network (XXE and entity expansion are refused, not survived);
+- timers swapped for clock-driven ones (`engine.timers`);
+- a case's state serialized without its process spec: specs belong to the deployed version and
+  are parsed once per process, so loading a case costs only its (pruned) task tree.
+"""
+import json
+from copy import deepcopy
+from uuid import UUID
+
+from lxml import etree
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.event_definition import \
+    TimerConditionalEventDefinitionConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+
+from engine.timers import REPLACEMENTS, adopt_timers
+
+MAX_BPMN_BYTES = 5 * 1024 * 1024
+
+_XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                              dtd_validation=False, huge_tree=False, remove_comments=True)
+
+
+class BpmnFileRefused(ValueError):
+    """A file that is not a BPMN document we will read; `element` names where, when known."""
+
+    def __init__(self, message, element=None, file_name=None):
+        super().__init__(message)
+        self.element = element
+        self.file_name = file_name
+
+
+def read_xml(content, file_name):
+    """Parse BPMN bytes safely, refusing DTDs (the carrier of XXE and billion laughs)."""
+    if len(content) > MAX_BPMN_BYTES:
+        raise BpmnFileRefused(f"文件过大（上限 {MAX_BPMN_BYTES // 1024 // 1024} MB）", file_name=file_name)
+    if b"<!DOCTYPE" in content.upper() or b"<!ENTITY" in content.upper():
+        raise BpmnFileRefused("BPMN 文件不允许包含 DOCTYPE 或实体声明", file_name=file_name)
+    try:
+        tree = etree.fromstring(content, parser=_XML_PARSER).getroottree()
+    except etree.XMLSyntaxError as exc:
+        raise BpmnFileRefused(f"XML 格式错误: {exc}", file_name=file_name) from exc
+    if tree.docinfo.doctype:
+        raise BpmnFileRefused("BPMN 文件不允许包含 DOCTYPE", file_name=file_name)
+    if etree.QName(tree.getroot()).localname != "definitions":
+        raise BpmnFileRefused("不是 BPMN 2.0 文件（根元素应为 definitions）", file_name=file_name)
+    return tree
+
+
+class LinkageParser(CamundaParser):
+    """The Camunda parser, fed only by `read_xml` and handing out clock-driven timers."""
+
+    def add_bpmn_bytes(self, content, file_name):
+        tree = read_xml(content, file_name)
+        try:
+            self.add_bpmn_xml(tree, file_name)
+        except ValidationException as exc:
+            raise BpmnFileRefused(str(exc).split("\n")[0], element=exc.id, file_name=file_name) from exc
+        return tree
+
+    def linkage_specs(self, process_id):
+        spec = self.get_spec(process_id)
+        subprocess_specs = self.get_subprocess_specs(process_id)
+        adopt_timers(spec)
+        for sub in subprocess_specs.values():
+            adopt_timers(sub)
+        return spec, subprocess_specs
+
+
+class CaseStateConverter(BpmnWorkflowConverter):
+    """Serializes a workflow's instance state only; `from_dict` takes the specs as arguments."""
+
+    def to_dict(self, workflow):
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct, spec=None, subprocess_specs=None):
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def _make_serializer():
+    config = deepcopy(CAMUNDA_CONFIG)
+    config[BpmnWorkflow] = CaseStateConverter
+    for cls in REPLACEMENTS.values():
+        config[cls] = TimerConditionalEventDefinitionConverter
+    registry = BpmnWorkflowSerializer.configure(config)
+    return BpmnWorkflowSerializer(registry)
+
+
+SERIALIZER = _make_serializer()
+
+
+def dump_state(workflow):
+    registry = SERIALIZER.registry
+    registry._encoder_mode = True
+    try:
+        return json.dumps(SERIALIZER.to_dict(workflow), cls=SERIALIZER._encoder_cls,
+                          separators=(",", ":"), ensure_ascii=False)
+    finally:
+        registry._encoder_mode = False
+
+
+def load_state(text, spec, subprocess_specs, script_engine):
+    workflow = SERIALIZER.from_dict(json.loads(text), spec=spec, subprocess_specs=subprocess_specs)
+    workflow.script_engine = script_engine
+    return workflow
+
+
+def new_workflow(spec, subprocess_specs, script_engine):
+    return BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine)

@@ -1,0 +1,88 @@
+"""Users, passwords and API tokens.
+
+Passwords are hashed with scrypt (standard library, memory-hard); API tokens are random and
+stored only as their SHA-256, so a leaked database does not leak working credentials.
+"""
+import hashlib
+import hmac
+import secrets
+
+from sqlalchemy import select
+
+from engine.access import ROLES, Principal
+from engine.errors import ValidationFailed
+from engine.models import ApiToken, Organisation, User
+
+_N, _R, _P = 2 ** 14, 8, 1
+
+
+def hash_password(password):
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=_N, r=_R, p=_P)
+    return f"scrypt${_N}${_R}${_P}${salt.hex()}${digest.hex()}"
+
+
+def check_password(stored, password):
+    try:
+        _, n, r, p, salt, digest = stored.split("$")
+        candidate = hashlib.scrypt(password.encode("utf-8"), salt=bytes.fromhex(salt),
+                                   n=int(n), r=int(r), p=int(p))
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(candidate.hex(), digest)
+
+
+def principal_for(session, user):
+    path = ""
+    if user.org_code:
+        org = session.get(Organisation, user.org_code)
+        path = org.path if org else ""
+    return Principal(user.username, user.role, user.org_code, path)
+
+
+def add_user(session, username, password, role, org_code=None, now=None, display_name="", email=None):
+    problems = {}
+    if not username or len(username) > 80:
+        problems["username"] = ["用户名不能为空且不超过 80 个字符"]
+    elif session.scalar(select(User).where(User.username == username)):
+        problems["username"] = [f"用户 {username} 已存在"]
+    if role not in ROLES:
+        problems["role"] = [f"角色必须是 {', '.join(ROLES)} 之一"]
+    if not password or len(password) < 4:
+        problems["password"] = ["密码至少 4 个字符"]
+    if role != "admin" and role in ROLES:
+        if not org_code:
+            problems["org"] = ["非管理员用户必须指定所属组织 --org"]
+        elif session.get(Organisation, org_code) is None:
+            problems["org"] = [f"组织 {org_code} 不存在"]
+    if problems:
+        raise ValidationFailed("用户信息有误", fields=problems)
+    user = User(username=username, password_hash=hash_password(password), role=role,
+                org_code=org_code, created_at=now, display_name=display_name or username, email=email)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session, username, password):
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active or not check_password(user.password_hash, password):
+        return None
+    return user
+
+
+def issue_token(session, user, now):
+    token = secrets.token_urlsafe(32)
+    session.add(ApiToken(user_id=user.id, token_hash=hashlib.sha256(token.encode()).hexdigest(),
+                         created_at=now))
+    return token
+
+
+def user_for_token(session, token):
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest,
+                                                ApiToken.revoked_at.is_(None)))
+    if row is None:
+        return None
+    user = session.get(User, row.user_id)
+    return user if user is not None and user.active else None

@@ -1,0 +1,1 @@
+"""Linkage's processes: forms, rules and handlers for the bundled BPMN models."""
