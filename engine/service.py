@@ -21,6 +21,8 @@ from engine.runtime import CaseFailed, Runtime, all_tasks, find_task
 from engine.timers import due_at
 
 MAX_FIRINGS_PER_CASE = 1000
+LEVELS = ("clerk", "street", "bureau")  # community -> street -> housing bureau
+ESCALATE_MESSAGE = "escalate"
 
 
 class Engine:
@@ -187,17 +189,50 @@ class Engine:
                     continue
                 if correlation and any(case.data.get(k) != v for k, v in correlation.items()):
                     continue
-                run = self.runtime.open(session, wait_case_id, actor.username, lock=True)
                 elements = [w.element for w in waits if w.case_id == wait_case_id]
-                run.workflow.catch(BpmnEvent(MessageEventDefinition(name), payload=dict(data or {})))
-                run.event("message_received", elements[0], {"name": name, "data": data or {}})
-                try:
-                    run.run_engine()
-                except CaseFailed as exc:
-                    raise ValidationFailed(f"消息处理失败: {exc}") from exc
-                run.save()
+                self._deliver(session, actor, wait_case_id, name, data, elements[0])
                 delivered.append(wait_case_id)
             return delivered
+
+    def _deliver(self, session, actor, case_id, name, data, element):
+        run = self.runtime.open(session, case_id, actor.username, lock=True)
+        run.workflow.catch(BpmnEvent(MessageEventDefinition(name), payload=dict(data or {})))
+        run.event("message_received", element, {"name": name, "data": data or {}})
+        try:
+            run.run_engine()
+        except CaseFailed as exc:
+            raise ValidationFailed(f"消息处理失败: {exc}") from exc
+        run.save()
+
+    def escalate_task(self, actor, task_id, reason, automatic=False):
+        """Send a task's case to the next level (community -> street -> bureau).
+
+        A process that models escalation itself (a boundary message event named `escalate` on
+        the task) gets that message; otherwise the next level joins the task's candidates.
+        """
+        if not actor.is_supervisor:
+            raise Forbidden("只有街道、住建部门或管理员可以上报")
+        with self.db.unit_of_work() as session:
+            row = self._visible_task(session, actor, task_id)
+            if row.state != "ready":
+                raise Conflict("任务已经完成或已取消")
+            level = max((LEVELS.index(g) for g in row.candidate_groups if g in LEVELS), default=0)
+            if level + 1 >= len(LEVELS):
+                raise Conflict("已是最高层级（住建部门），不能再上报")
+            target = LEVELS[level + 1]
+            session.add(Event(case_id=row.case_id, at=self.clock.now(),
+                              actor="scheduler" if automatic else actor.username, kind="escalated",
+                              element=row.name, detail={"reason": reason, "task_id": row.id,
+                                                        "from": LEVELS[level], "to": target}))
+            wait = session.scalar(select(MessageWait).where(
+                MessageWait.case_id == row.case_id, MessageWait.message == ESCALATE_MESSAGE))
+            if wait is not None:
+                self._deliver(session, actor, row.case_id, ESCALATE_MESSAGE,
+                              {"escalation_reason": reason, "escalated_to": target}, wait.element)
+            else:
+                row.candidate_groups = [*row.candidate_groups, target]
+                self._touch_case(session, row.case_id)
+            return row.case_id
 
     # -- time -----------------------------------------------------------------------------
     def tick(self, now=None, strict=True):

@@ -1,0 +1,35 @@
+"""`linkage serve`: the app under gunicorn (never Flask's development server), with the
+scheduler as a sibling `linkage worker` process unless told otherwise."""
+import os
+import subprocess
+import sys
+
+from gunicorn.app.base import BaseApplication
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, options):
+        self.options = options
+        super().__init__()
+
+    def load_config(self):
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from web.app import create_app
+        return create_app()
+
+
+def serve(host, port, workers, scheduler=True):
+    worker = None
+    if scheduler:
+        worker = subprocess.Popen([sys.executable, "-m", "web.cli", "worker"], env=os.environ.copy())
+    try:
+        _Gunicorn({"bind": f"{host}:{port}", "workers": max(1, workers), "worker_class": "gthread",
+                   "threads": 4, "timeout": 60, "graceful_timeout": 10, "accesslog": "-",
+                   "errorlog": "-", "loglevel": "info", "preload_app": False}).run()
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(10)
