@@ -207,7 +207,13 @@ def deploy(session, files, actor=None, now=None):
         except Exception as exc:  # noqa: BLE001 - parser errors become deploy refusals
             problems.setdefault(process_id, []).append(f"无法解析: {exc}")
             continue
-        meta = element_meta(trees[file_name], process_id)
+        meta = {}
+        for called in subs:  # called processes' elements appear in this case's tasks too
+            if called in own:
+                meta.update(element_meta(trees[own[called]], called))
+            elif called in dependencies:
+                meta.update(dependencies[called].task_meta)
+        meta.update(element_meta(trees[file_name], process_id))
         for element, reasons in validate_spec(spec, subs, meta).items():
             problems.setdefault(element, []).extend(reasons)
         parsed[process_id] = (spec, subs, meta)

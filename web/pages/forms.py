@@ -1,0 +1,276 @@
+"""HTML forms from a task's JSON Schema, and the submitted strings back to the schema's types.
+
+Understood of each property: `title`, `description`, `type` (string, integer, number, boolean,
+array, object; `["x", "null"]` counts as x), `format` date / date-time, `enum` (labels from
+`x-enum-titles`, `enumNames` or `oneOf: [{const, title}]`), `default`, `minimum`/`maximum`,
+`maxLength`, and `x-widget` textarea / checklist. A checklist is an array of enum items (one
+checkbox each) or an object of boolean properties (one checkbox each, unticked ones false).
+Anything else (nested objects, free arrays of objects) is edited as JSON.
+"""
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from engine.calendar import CHINA_TZ
+
+DATA_FIELD = "data"  # the one JSON field of a task without a schema
+
+
+@dataclass
+class Field:
+    name: str
+    label: str
+    widget: str  # text textarea integer number boolean select checklist date datetime lines json
+    required: bool = False
+    description: str = ""
+    options: list = field(default_factory=list)  # [(value as submitted, label, typed value)]
+    item_type: str = "string"  # for `lines` and enum selects: the type of the values
+    attrs: dict = field(default_factory=dict)  # extra input attributes (min, max, maxlength)
+    value: object = ""  # what the input shows: a string, or a list of strings for checklists
+    errors: list = field(default_factory=list)
+
+
+def _type(spec):
+    kind = spec.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "string")
+    if kind is None and "enum" in spec:
+        values = [v for v in spec["enum"] if v is not None]
+        kind = ("boolean" if values and all(isinstance(v, bool) for v in values) else
+                "integer" if values and all(isinstance(v, int) for v in values) else "string")
+    return kind or "string"
+
+
+def _options(spec):
+    if "enum" in spec:
+        values = [v for v in spec["enum"] if v is not None]
+        titles = spec.get("x-enum-titles") or spec.get("enumNames") or spec.get("x-enumNames") or []
+        return [(_as_text(v), str(titles[i]) if i < len(titles) else _as_text(v), v)
+                for i, v in enumerate(values)]
+    choices = spec.get("oneOf") or spec.get("anyOf") or []
+    if choices and all(isinstance(c, dict) and "const" in c for c in choices):
+        return [(_as_text(c["const"]), str(c.get("title") or c["const"]), c["const"]) for c in choices]
+    return []
+
+
+def _as_text(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def fields_from_schema(schema):
+    """The fields of a form, in the schema's order; no schema: one JSON textarea `data`."""
+    if not schema or not isinstance(schema.get("properties"), dict):
+        return [Field(DATA_FIELD, "表单数据（JSON 对象）", "json", value="{}",
+                      description="此任务没有预设表单，请以 JSON 对象填写办理结果，例如 {\"意见\": \"同意\"}。")]
+    required = set(schema.get("required") or [])
+    fields = []
+    for name, spec in schema["properties"].items():
+        if not isinstance(spec, dict) or spec.get("readOnly"):
+            continue
+        fields.append(_field(name, spec, name in required))
+    return fields
+
+
+def _field(name, spec, required):
+    kind, widget = _type(spec), spec.get("x-widget")
+    f = Field(name, str(spec.get("title") or name), "text", required=required,
+              description=str(spec.get("description") or ""), item_type=kind)
+    if kind == "array":
+        items = spec.get("items") if isinstance(spec.get("items"), dict) else {}
+        f.options, f.item_type = _options(items), _type(items)
+        if f.options:
+            f.widget = "checklist"
+        elif f.item_type in ("string", "integer", "number"):
+            f.widget = "lines"
+        else:
+            f.widget = "json"
+    elif kind == "object":
+        props = spec.get("properties") if isinstance(spec.get("properties"), dict) else {}
+        if widget == "checklist" and props and all(_type(p) == "boolean" for p in props.values()):
+            f.widget, f.item_type = "checklist", "object"
+            f.options = [(k, str(p.get("title") or k), k) for k, p in props.items()]
+        else:
+            f.widget = "json"
+    elif kind == "boolean":
+        f.widget = "boolean"
+    elif _options(spec):
+        f.widget, f.options = "select", _options(spec)
+    elif kind in ("integer", "number"):
+        f.widget = kind
+        f.attrs = {k: spec[k] for k in ("minimum", "maximum") if isinstance(spec.get(k), (int, float))}
+    elif spec.get("format") == "date":
+        f.widget = "date"
+    elif spec.get("format") == "date-time":
+        f.widget = "datetime"
+    elif widget == "textarea":
+        f.widget = "textarea"
+    if kind == "string" and isinstance(spec.get("maxLength"), int):
+        f.attrs["maxlength"] = spec["maxLength"]
+    if "default" in spec:
+        f.value = _display(f, spec["default"])
+    elif f.widget == "checklist":
+        f.value = []
+    return f
+
+
+def _display(f, value):
+    """A typed value (a schema default) as the input shows it."""
+    if f.widget == "checklist":
+        if isinstance(value, dict):
+            return [k for k, v in value.items() if v]
+        return [_as_text(v) for v in value] if isinstance(value, list) else []
+    if f.widget == "boolean":
+        return "true" if value else ""
+    if f.widget == "lines":
+        return "\n".join(_as_text(v) for v in value) if isinstance(value, list) else ""
+    if f.widget == "json":
+        return json.dumps(value, ensure_ascii=False, indent=2)
+    if f.widget == "datetime" and isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if moment.tzinfo:
+            moment = moment.astimezone(CHINA_TZ)
+        return moment.strftime("%Y-%m-%dT%H:%M")
+    return _as_text(value)
+
+
+def keep_input(fields, form):
+    """Show what the user submitted (after a refusal), exactly as typed."""
+    for f in fields:
+        if f.widget == "checklist":
+            f.value = form.getlist(f.name)
+        elif f.widget == "boolean":
+            f.value = "true" if form.get(f.name) else ""
+        else:
+            f.value = form.get(f.name, "")
+
+
+_INT = re.compile(r"^[+-]?\d+$")
+
+
+def _number(text, integer):
+    text = text.strip().replace("，", "").replace(",", "")
+    if _INT.match(text):
+        return int(text)
+    if integer:
+        raise ValueError("请输入整数")
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("请输入有效的数字")
+    return value
+
+
+def _scalar(text, kind):
+    if kind == "integer":
+        return _number(text, True)
+    if kind == "number":
+        try:
+            return _number(text, False)
+        except ValueError as exc:
+            raise ValueError("请输入数字") from exc
+    if kind == "boolean":
+        return text.strip().lower() in ("true", "1", "on", "yes", "是")
+    return text
+
+
+def _datetime(text):
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise ValueError("请输入有效的日期时间") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=CHINA_TZ)  # what people type is Beijing time
+    return moment.isoformat()
+
+
+def convert(fields, form):
+    """The submitted form as the schema's types: (data, {field: [messages]}).
+
+    Empty inputs are left out (so the form's own validation says what is required); unticked
+    boolean checkboxes are false and unticked checklists empty.
+    """
+    data, errors = {}, {}
+    for f in fields:
+        try:
+            value = _convert(f, form)
+        except ValueError as exc:
+            errors[f.name] = [str(exc)]
+            continue
+        if value is not _MISSING:
+            data[f.name] = value
+    if len(fields) == 1 and fields[0].name == DATA_FIELD and fields[0].widget == "json" \
+            and DATA_FIELD in data:
+        payload = data[DATA_FIELD]  # no schema: the JSON object is the whole submission
+        if not isinstance(payload, dict):
+            errors[DATA_FIELD] = ["必须是 JSON 对象，例如 {\"意见\": \"同意\"}"]
+            return {}, errors
+        return payload, errors
+    return data, errors
+
+
+_MISSING = object()
+
+
+def _convert(f, form):
+    if f.widget == "checklist":
+        ticked = form.getlist(f.name)
+        if f.item_type == "object":
+            return {value: value in ticked for value, _, _ in f.options}
+        by_text = {text: typed for text, _, typed in f.options}
+        unknown = [t for t in ticked if t not in by_text]
+        if unknown:
+            raise ValueError(f"无效的选项: {'、'.join(unknown)}")
+        return [by_text[t] for t in ticked]
+    if f.widget == "boolean":
+        return bool(form.get(f.name))
+    text = form.get(f.name, "")
+    if f.widget == "json":
+        if not text.strip():
+            return _MISSING
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise ValueError("不是有效的 JSON") from exc
+    if f.widget == "lines":
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        return [_scalar(line, f.item_type) for line in lines]
+    if not text.strip():
+        return _MISSING
+    if f.widget == "select":
+        by_text = {text_: typed for text_, _, typed in f.options}
+        if text not in by_text:
+            raise ValueError("请从列表中选择")
+        return by_text[text]
+    if f.widget in ("integer", "number"):
+        return _scalar(text, f.widget)
+    if f.widget == "datetime":
+        return _datetime(text)
+    if f.widget == "date":
+        try:
+            return datetime.strptime(text.strip(), "%Y-%m-%d").date().isoformat()
+        except ValueError as exc:
+            raise ValueError("请输入有效的日期（年-月-日）") from exc
+    return text
+
+
+def attach_errors(fields, messages):
+    """Put each field's messages beside it; return the ones that belong to no field."""
+    by_name = {f.name: f for f in fields}
+    general = []
+    for name, texts in (messages or {}).items():
+        texts = texts if isinstance(texts, list) else [texts]
+        texts = [str(t) for t in texts]
+        head = str(name).split(".", 1)[0]
+        if name in by_name:
+            by_name[name].errors.extend(texts)
+        elif head in by_name:
+            by_name[head].errors.extend(f"{name[len(head) + 1:]}: {t}" for t in texts)
+        else:
+            general.extend(texts if name in ("_schema", "data", "") else [f"{name}: {t}" for t in texts])
+    return general
