@@ -48,6 +48,9 @@ def create_app(test_config=None):
 
     from web.api import bp as api_bp
     from web.pages import bp as pages_bp
+    from werkzeug.exceptions import HTTPException
+    from web.api.errors import app_http_error
+    app.register_error_handler(HTTPException, app_http_error)
     app.register_blueprint(api_bp)
     app.register_blueprint(pages_bp)
 

@@ -39,6 +39,10 @@ def unexpected(exc):
     return error_response(500, "internal", "服务器内部错误")
 
 
-def api_not_found(exc):
-    """Registered app-wide for paths under /api/ that match no route."""
-    return error_response(404, "not_found", "未找到")
+def app_http_error(exc):
+    """App-wide: errors raised before any blueprint matched (unknown path, body too large)
+    answer in the API's shape under /api/, and as usual elsewhere."""
+    from flask import request
+    if request.path.startswith("/api/"):
+        return http_error(exc)
+    return exc
