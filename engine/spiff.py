@@ -17,6 +17,7 @@ from uuid import UUID
 
 from lxml import etree
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser, full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.event_definition import \
@@ -60,7 +61,19 @@ def read_xml(content, file_name):
 
 
 class LinkageParser(CamundaParser):
-    """The Camunda parser, fed only by `read_xml` and handing out clock-driven timers."""
+    """The Camunda parser, fed only by `read_xml` and handing out clock-driven timers.
+
+    Events use the plain BPMN parsers: Camunda's message definitions wrap payloads in a
+    `{payload, result_var}` envelope of their own, while every message we deliver (API,
+    escalation) merges its data into the case, the same for receive tasks and catch events.
+    """
+
+    OVERRIDE_PARSER_CLASSES = {
+        **CamundaParser.OVERRIDE_PARSER_CLASSES,
+        **{full_tag(tag): BpmnParser.PARSER_CLASSES[full_tag(tag)]
+           for tag in ("startEvent", "endEvent", "intermediateCatchEvent",
+                       "intermediateThrowEvent", "boundaryEvent")},
+    }
 
     def add_bpmn_bytes(self, content, file_name):
         tree = read_xml(content, file_name)

@@ -11,6 +11,13 @@ from engine.errors import ValidationFailed
 FORMS = {}
 
 
+def _bundled_forms():
+    """The forms of the bundled processes, each module with its own `FORMS` by form key."""
+    from workflows import joint_meeting, rectification
+    for module in (rectification, joint_meeting):
+        FORMS.update(module.FORMS)
+
+
 class MarshmallowForm:
     def __init__(self, schema_cls):
         self.schema_cls = schema_cls
@@ -35,6 +42,9 @@ def _flatten(messages, prefix=""):
         else:
             out[name] = [str(v) for v in value]
     return out
+
+
+_bundled_forms()
 
 
 def register_forms(registry):

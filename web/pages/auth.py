@@ -67,11 +67,23 @@ def safe_next(target, default=None):
     return target
 
 
+def back(default=None):
+    """Where to go after an action: the form's `next`, else the page it was sent from."""
+    target = request.form.get("next")
+    if not target and request.referrer:
+        ref = urlsplit(request.referrer)
+        if ref.netloc == request.host:
+            target = ref.path + (f"?{ref.query}" if ref.query else "")
+    return safe_next(target, default)
+
+
 def login_required(view):
     @wraps(view)
     def wrapper(*args, **kwargs):
         if g.get("principal") is None:
-            return redirect(url_for("pages.login", next=current_path()))
+            # After signing in, a page comes back as it was; a form post goes back to its page.
+            target = current_path() if request.method == "GET" else back()
+            return redirect(url_for("pages.login", next=target))
         return view(*args, **kwargs)
     return wrapper
 

@@ -3,6 +3,8 @@ import json
 from dataclasses import dataclass
 from datetime import timedelta
 
+from flask import request, url_for
+
 from engine.access import ROLE_NAMES
 from engine.calendar import CHINA_TZ
 
@@ -87,14 +89,19 @@ def event_detail(event):
         return detail.get("message", "")
     if kind == "case_cancelled":
         return detail.get("reason", "")
-    if kind == "timer_fired" and detail.get("due_at"):
-        return ""
     if kind == "case_started" and detail.get("version"):
         return f"流程版本 v{detail['version']}"
     return ""
 
 
+def page_url(number, param="page"):
+    """This page's address with the page number changed (filters kept)."""
+    args = {**request.args.to_dict(), param: number, **(request.view_args or {})}
+    return url_for(request.endpoint, **args)
+
+
 def register(app):
+    app.add_template_global(page_url, "page_url")
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(role_names, "role_names")
     app.add_template_filter(show_value, "show_value")

@@ -1,11 +1,12 @@
 """HTML forms from a task's JSON Schema, and the submitted strings back to the schema's types.
 
 Understood of each property: `title`, `description`, `type` (string, integer, number, boolean,
-array, object; `["x", "null"]` counts as x), `format` date / date-time, `enum` (labels from
-`x-enum-titles`, `enumNames` or `oneOf: [{const, title}]`), `default`, `minimum`/`maximum`,
-`maxLength`, and `x-widget` textarea / checklist. A checklist is an array of enum items (one
-checkbox each) or an object of boolean properties (one checkbox each, unticked ones false).
-Anything else (nested objects, free arrays of objects) is edited as JSON.
+array, object; `["x", "null"]` counts as x), `format` date / date-time, `enum` (or `oneOf:
+[{const, title}]`) with labels from `x-enum-labels` (what `workflows.json_schema` writes),
+`x-enum-titles` or `enumNames`, `default`, `minimum`/`maximum`, `maxLength`, and `x-widget`
+textarea / checklist. A checklist is an array of enum items (one checkbox each) or an object of
+boolean properties (one checkbox each, unticked ones false). Anything else (nested objects,
+arrays of objects) is edited as JSON, with a hint naming the keys.
 """
 import json
 import math
@@ -46,7 +47,8 @@ def _type(spec):
 def _options(spec):
     if "enum" in spec:
         values = [v for v in spec["enum"] if v is not None]
-        titles = spec.get("x-enum-titles") or spec.get("enumNames") or spec.get("x-enumNames") or []
+        titles = (spec.get("x-enum-labels") or spec.get("x-enum-titles") or spec.get("enumNames")
+                  or [])
         return [(_as_text(v), str(titles[i]) if i < len(titles) else _as_text(v), v)
                 for i, v in enumerate(values)]
     choices = spec.get("oneOf") or spec.get("anyOf") or []
@@ -88,6 +90,7 @@ def _field(name, spec, required):
             f.widget = "lines"
         else:
             f.widget = "json"
+            f.description = _join(f.description, _json_hint(items, "每项"))
     elif kind == "object":
         props = spec.get("properties") if isinstance(spec.get("properties"), dict) else {}
         if widget == "checklist" and props and all(_type(p) == "boolean" for p in props.values()):
@@ -95,6 +98,7 @@ def _field(name, spec, required):
             f.options = [(k, str(p.get("title") or k), k) for k, p in props.items()]
         else:
             f.widget = "json"
+            f.description = _join(f.description, _json_hint(spec, ""))
     elif kind == "boolean":
         f.widget = "boolean"
     elif _options(spec):
@@ -115,6 +119,20 @@ def _field(name, spec, required):
     elif f.widget == "checklist":
         f.value = []
     return f
+
+
+def _join(*texts):
+    return "；".join(t for t in texts if t)
+
+
+def _json_hint(spec, prefix):
+    """What to type into a JSON box: the object's keys with their titles."""
+    props = spec.get("properties") if isinstance(spec.get("properties"), dict) else {}
+    if not props:
+        return "以 JSON 填写"
+    keys = "、".join(f"{p.get('title') or k}（{k}）" if isinstance(p, dict) else k
+                    for k, p in props.items())
+    return f"以 JSON 填写，{prefix}包含：{keys}"
 
 
 def _display(f, value):
