@@ -196,7 +196,9 @@ class Engine:
 
     def _deliver(self, session, actor, case_id, name, data, element):
         run = self.runtime.open(session, case_id, actor.username, lock=True)
-        run.workflow.catch(BpmnEvent(MessageEventDefinition(name), payload=dict(data or {})))
+        event = BpmnEvent(MessageEventDefinition(name), payload=dict(data or {}))
+        if run.workflow.event_manager.catch(event, internal=False) == 0:
+            raise Conflict(f"案件当前没有等待消息 {name}")
         run.event("message_received", element, {"name": name, "data": data or {}})
         try:
             run.run_engine()
