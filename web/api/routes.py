@@ -4,6 +4,7 @@ from marshmallow import ValidationError
 
 from engine import queries
 from engine.errors import BadRequest, ValidationFailed
+from engine.models import ProcessDefinition
 from engine.users import authenticate, issue_token
 from web.api import bp, schemas
 from web.api.auth import Unauthorized, require_token
@@ -38,7 +39,7 @@ def _page(page, schema_cls):
 
 
 def case_view(session, case):
-    definition_version = session.get(queries.ProcessDefinition, case.definition_id).version
+    definition_version = session.get(ProcessDefinition, case.definition_id).version
     body = {
         "id": case.id, "process_id": case.process_id, "version": definition_version,
         "revision": case.version, "status": case.status, "title": case.title,
