@@ -15,8 +15,10 @@ def alembic_config(connection=None):
 
 
 def upgrade(database):
+    """Upgrade to every head: independent features add their migrations as parallel branches
+    from the revision they need, so no feature's migration has to know another's."""
     with database.engine.begin() as connection:
-        command.upgrade(alembic_config(connection), "head")
+        command.upgrade(alembic_config(connection), "heads")
 
 
 def autogenerate(database, message):

@@ -12,10 +12,17 @@ FORMS = {}
 
 
 def _bundled_forms():
-    """The forms of the bundled processes, each module with its own `FORMS` by form key."""
-    from workflows import joint_meeting, rectification
-    for module in (rectification, joint_meeting):
-        FORMS.update(module.FORMS)
+    """The forms of the bundled processes: every module of `workflows` that declares `FORMS`
+    (one module per process, named after its process id) contributes them by form key."""
+    import importlib
+    import pkgutil
+
+    import workflows
+    for info in pkgutil.iter_modules(workflows.__path__):
+        if info.ispkg or info.name in ("forms", "json_schema", "demo"):
+            continue
+        module = importlib.import_module(f"workflows.{info.name}")
+        FORMS.update(getattr(module, "FORMS", {}))
 
 
 class MarshmallowForm:

@@ -19,7 +19,7 @@ from web.demo import DEMO_ORGS, ensure_org
 from workflows import register_forms
 
 ROOT = Path(__file__).resolve().parents[2]
-BPMN_FILES = ("rectification.bpmn", "joint_meeting.bpmn")
+BPMN_FILES = tuple(sorted(p.name for p in (ROOT / "bpmn").glob("*.bpmn")))
 START = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)  # Monday 09:00 in Beijing
 
 PATHS = {"district": "14/1405/140502/", "street": "14/1405/140502/140502001/",
