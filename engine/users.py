@@ -9,7 +9,8 @@ import secrets
 
 from sqlalchemy import select
 
-from engine.access import ROLES, Principal
+from engine import access
+from engine.access import ROLES, Principal  # noqa: F401 - Principal re-exported
 from engine.errors import ValidationFailed
 from engine.models import ApiToken, Organisation, User
 
@@ -33,11 +34,8 @@ def check_password(stored, password):
 
 
 def principal_for(session, user):
-    path = ""
-    if user.org_code:
-        org = session.get(Organisation, user.org_code)
-        path = org.path if org else ""
-    return Principal(user.username, user.role, user.org_code, path)
+    """See `engine.access.principal_for` (a company's scope is the compounds it manages)."""
+    return access.principal_for(session, user)
 
 
 def add_user(session, username, password, role, org_code=None, now=None, display_name="", email=None):

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from engine import schema
 from engine.access import Principal
 from engine.clock import ManualClock
 from engine.db import Database
 from engine.models import Base
 from engine.service import Engine
+from workflows import upgrade_schema
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PG_ADMIN_URL = os.environ.get("LINKAGE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -43,7 +43,7 @@ def pg_base_url():
         pytest.skip(message)
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     database = Database(url)
-    schema.upgrade(database)
+    upgrade_schema(database)
     database.dispose()
     yield url
     with admin.connect() as conn:
@@ -58,7 +58,7 @@ def db_url(request, tmp_path):
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'linkage.db'}"
         database = Database(url)
-        schema.upgrade(database)
+        upgrade_schema(database)
         database.dispose()
         return url
     url = request.getfixturevalue("pg_base_url")
@@ -74,7 +74,7 @@ def db_url(request, tmp_path):
 def sqlite_url(tmp_path):
     url = f"sqlite:///{tmp_path / 'linkage.db'}"
     database = Database(url)
-    schema.upgrade(database)
+    upgrade_schema(database)
     database.dispose()
     return url
 

@@ -10,12 +10,12 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from engine import schema
 from engine.access import ROLES, SYSTEM
 from engine.clock import aware
 from engine.errors import EngineError
 from engine.users import add_user
 from web.services import engine
+from workflows import upgrade_schema
 
 
 def _fail(exc):
@@ -50,7 +50,7 @@ def deploy_files(paths, as_json=False):
 @with_appcontext
 def init_command():
     """创建或升级数据库结构，并部署 bpmn/ 下的全部流程（可重复执行）。"""
-    schema.upgrade(engine().db)
+    upgrade_schema(engine().db)
     click.echo("数据库结构已是最新。")
     deploy_files(bundled_bpmn_files())
 

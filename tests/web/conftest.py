@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine import queries, schema
+from engine import queries
 from engine.access import SYSTEM
 from engine.clock import ManualClock
 from engine.errors import ValidationFailed
@@ -16,6 +16,7 @@ from engine.models import User
 from engine.users import principal_for
 from web.app import create_app
 from web.demo import load_demo
+from workflows import upgrade_schema
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 REVIEW_FORM = "web_test.review"
@@ -121,7 +122,7 @@ def app(tmp_path, clock):
     app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path}/t.db",
                       "CLOCK": clock})
     eng = app.extensions["linkage"]
-    schema.upgrade(eng.db)
+    upgrade_schema(eng.db)
     load_demo(app)
     eng.forms.register(REVIEW_FORM, ReviewForm())
     eng.deploy([("camunda_reminder.bpmn", (FIXTURES / "camunda_reminder.bpmn").read_bytes()),

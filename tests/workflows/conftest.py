@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from engine import queries, schema
+from engine import queries
 from engine.access import SYSTEM, Principal
 from engine.clock import ManualClock
 from engine.db import Database
 from engine.service import Engine
 from web.demo import DEMO_ORGS, ensure_org
-from workflows import register_forms
+from workflows import register_forms, upgrade_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 BPMN_FILES = tuple(sorted(p.name for p in (ROOT / "bpmn").glob("*.bpmn")))
@@ -40,7 +40,7 @@ def clock():
 @pytest.fixture
 def database(tmp_path):
     db = Database(f"sqlite:///{tmp_path / 'linkage.db'}")
-    schema.upgrade(db)
+    upgrade_schema(db)
     yield db
     db.dispose()
 
