@@ -66,12 +66,32 @@ def element_meta(tree, process_id):
             continue
         entry = {"tag": tag, "name": node.get("name") or node.get("id"),
                  "lane": lanes.get(node.get("id"))}
+        if tag == "startEvent":
+            started_by = _message_name(tree, node)
+            if started_by:
+                entry["message"] = started_by
         if tag in HUMAN_TAGS:
             entry.update(candidate_groups=_split(_attr(node, "candidateGroups")),
                          assignee=_attr(node, "assignee"), due=_attr(node, "dueDate"),
                          form_key=_attr(node, "formKey"))
         meta[node.get("id")] = entry
     return meta
+
+
+def _message_name(tree, node):
+    """The name of the message a (start) event catches, if it catches one."""
+    definition = node.find("bpmn:messageEventDefinition", NS)
+    if definition is None:
+        return None
+    ref = definition.get("messageRef")
+    message = tree.find(f".//bpmn:message[@id='{ref}']", NS) if ref else None
+    return (message.get("name") or ref) if message is not None else ref
+
+
+def message_starts(definition):
+    """The message names that start a new case of this process version."""
+    return [m["message"] for m in definition.task_meta.values()
+            if m.get("tag") == "startEvent" and m.get("message")]
 
 
 def _start_form(tree, process_id):

@@ -12,6 +12,7 @@ from datetime import datetime, time, timedelta, timezone
 from sqlalchemy import delete, select
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
@@ -19,6 +20,7 @@ from engine import history, spiff, timers
 from engine.calendar import CHINA_TZ
 from engine.deployment import ACTIVITY_TAGS, HUMAN_TAGS
 from engine.errors import Conflict, NotFound
+from engine.handlers import ServiceContext
 from engine.models import Case, Event, MessageWait, ProcessDefinition, TaskRow, TimerRow
 from engine.scripts import ClockScriptEngine, ScriptRefused
 
@@ -64,7 +66,37 @@ class CaseRun:
         self.meta = definition.task_meta
         self.engine = workflow.script_engine
         self.engine.journal = []
+        self.engine.environment.dispatch = self._dispatch
         self.completed_by = {}
+        self.outbox = []  # (message name, payload) thrown to other cases, routed after save
+
+    def _dispatch(self, name, kwargs):
+        context = ServiceContext(self.session, self.case, self.now, self.actor)
+        return self.runtime.handlers.call(name, context, kwargs)
+
+    def start_by_message(self, name, payload):
+        """Begin a new case at its message start event `name` instead of its none start.
+
+        SpiffWorkflow treats several start events as exclusive but fires a none start at once;
+        so step only up to the start events, cancel every other start, then catch the message.
+        """
+        wf = self.workflow
+        for _ in range(2):  # `Start`, then `StartEventSplit` when there are several starts
+            for task in [t for t in wf.get_tasks(state=TaskState.READY)
+                         if not _bpmn_id(t) and t.task_spec.name in ("Start", "StartEventSplit")]:
+                task.run()
+        catcher = None
+        for task in wf.get_tasks(state=TaskState.NOT_FINISHED_MASK):
+            if self.meta.get(_bpmn_id(task), {}).get("tag") != "startEvent":
+                continue
+            if name in _message_names(getattr(task.task_spec, "event_definition", None)):
+                catcher = task
+            else:
+                task.cancel()
+        if catcher is None:
+            raise CaseFailed(f"流程没有名为 {name} 的消息开始事件")
+        wf.refresh_waiting_tasks()
+        wf.catch(BpmnEvent(catcher.task_spec.event_definition, payload=dict(payload)))
 
     @property
     def now(self):
@@ -129,6 +161,7 @@ class CaseRun:
             names = _message_names(thrown.event_definition)
             if names:
                 self.event("message_sent", None, {"name": names[0]})
+                self.outbox.append((names[0], _outgoing_payload(thrown.payload)))
 
     def _project_tasks(self):
         ready = {str(t.id): t for t in all_tasks(self.workflow)
@@ -201,6 +234,14 @@ class CaseRun:
                                              element=_bpmn_id(task), message=name))
 
 
+def _outgoing_payload(data):
+    """What a thrown message carries: the thrower's `message_data` dict if it set one, else its
+    whole data (SpiffWorkflow throws a copy of the task data)."""
+    data = data if isinstance(data, dict) else {}
+    chosen = data.get("message_data") if isinstance(data.get("message_data"), dict) else data
+    return _jsonable({k: v for k, v in chosen.items() if k != "message_data"})
+
+
 def due_from_value(value, now):
     """A due time from what a due expression gave: an ISO duration, a date-time or a date.
 
@@ -250,8 +291,8 @@ def _jsonable(value):
 class Runtime:
     """Creates and opens `CaseRun`s; holds the clock and the parsed-spec cache."""
 
-    def __init__(self, clock, specs):
-        self.clock, self.specs = clock, specs
+    def __init__(self, clock, specs, handlers):
+        self.clock, self.specs, self.handlers = clock, specs, handlers
 
     def script_engine(self):
         return ClockScriptEngine(self.clock)

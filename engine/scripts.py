@@ -107,7 +107,15 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
             "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
             "_unpack_sequence_": guarded_unpack_sequence,
             **_functions(clock),
+            "call_service": self._call_service,
         }
+        # Set by the case run that owns this engine: `dispatch(name, kwargs)` runs a handler.
+        self.dispatch = None
+
+    def _call_service(self, name, **kwargs):
+        if self.dispatch is None:
+            raise ScriptRefused("此处不能调用服务")
+        return self.dispatch(name, kwargs)
 
     def _scope(self, context, external_context):
         scope = dict(self.globals)

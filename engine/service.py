@@ -16,22 +16,26 @@ from engine.access import SYSTEM, in_scope, may_act
 from engine.clock import Clock, aware
 from engine.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
 from engine.forms import FormRegistry
-from engine.models import Case, EngineState, Event, MessageWait, Organisation, TaskRow, TimerRow
+from engine.handlers import HandlerRegistry
+from engine.models import (Case, EngineState, Event, MessageWait, Organisation, ProcessDefinition,
+                           TaskRow, TimerRow)
 from engine.runtime import CaseFailed, Runtime, all_tasks, find_task
 from engine.timers import due_at
 
 MAX_FIRINGS_PER_CASE = 1000
+MAX_ROUTING_DEPTH = 5  # a case starting a case starting a case...: a loop in the models stops here
 LEVELS = ("clerk", "street", "bureau")  # community -> street -> housing bureau
 ESCALATE_MESSAGE = "escalate"
 
 
 class Engine:
-    def __init__(self, database, clock=None, forms=None):
+    def __init__(self, database, clock=None, forms=None, handlers=None):
         self.db = database
         self.clock = clock or Clock()
         self.forms = forms or FormRegistry()
+        self.handlers = handlers or HandlerRegistry()
         self.specs = deployment.SpecCache()
-        self.runtime = Runtime(self.clock, self.specs)
+        self.runtime = Runtime(self.clock, self.specs, self.handlers)
 
     # -- deployment -----------------------------------------------------------------------
     def deploy(self, files, actor=SYSTEM):
@@ -57,8 +61,88 @@ class Engine:
                 run.run_engine()
             except CaseFailed as exc:
                 return self._fail_new_case(session, run, str(exc))
-            run.save()
+            self._save(session, run)
             return run.case
+
+    def _save(self, session, run, depth=0):
+        """Save a stepped case, then route the messages it threw to other cases.
+
+        A message named like a process's message start event starts a new case of that process
+        (latest version, same compound); a payload naming `target_case_id` goes to that running
+        case instead. All in the caller's transaction: the throw and its effect commit together.
+        """
+        run.save()
+        for name, payload in run.outbox:
+            self._route(session, run.case, name, payload, depth)
+        run.outbox = []
+
+    def _route(self, session, source, name, payload, depth):
+        if depth >= MAX_ROUTING_DEPTH:
+            self._note(session, source, "message_undelivered",
+                       {"name": name, "reason": f"消息连锁超过 {MAX_ROUTING_DEPTH} 层，已停止"})
+            return
+        target = payload.get("target_case_id")
+        if target:
+            self._route_to_case(session, source, name, payload, str(target), depth)
+            return
+        starters = [d for d in self._latest_definitions(session)
+                    if name in deployment.message_starts(d)]
+        if not starters:
+            self._note(session, source, "message_undelivered",
+                       {"name": name, "reason": "没有流程以此消息开始"})
+        for definition in starters:
+            self._start_child(session, source, definition, name, payload, depth)
+
+    def _latest_definitions(self, session):
+        latest = {}
+        for definition in session.scalars(select(ProcessDefinition)
+                                          .order_by(ProcessDefinition.version)):
+            latest[definition.process_id] = definition
+        return list(latest.values())
+
+    def _start_child(self, session, source, definition, name, payload, depth):
+        data = {**payload, "parent_case_id": source.id, "parent_process_id": source.process_id}
+        savepoint = session.begin_nested()
+        try:
+            run = self.runtime.new(session, definition, "engine", source.compound, source.org_path,
+                                   title=str(data.get("title") or definition.name))
+            run.workflow.task_tree.data.update(data)
+            run.event("case_started", None, {"process_id": definition.process_id,
+                                             "version": definition.version, "message": name,
+                                             "parent_case_id": source.id})
+            run.start_by_message(name, data)
+            run.run_engine()
+            self._save(session, run, depth + 1)
+        except CaseFailed as exc:
+            savepoint.rollback()
+            self._note(session, source, "message_undelivered",
+                       {"name": name, "process_id": definition.process_id, "reason": str(exc)})
+            return
+        savepoint.commit()
+        self._note(session, source, "case_linked",
+                   {"name": name, "case_id": run.case.id, "process_id": definition.process_id})
+
+    def _route_to_case(self, session, source, name, payload, case_id, depth):
+        wait = session.scalar(select(MessageWait).where(MessageWait.case_id == case_id,
+                                                        MessageWait.message == name))
+        if wait is None:
+            self._note(session, source, "message_undelivered",
+                       {"name": name, "case_id": case_id, "reason": "目标案件没有等待此消息"})
+            return
+        data = {**payload, "from_case_id": source.id}
+        savepoint = session.begin_nested()
+        try:
+            self._deliver(session, SYSTEM, case_id, name, data, wait.element, depth + 1)
+        except (CaseFailed, ValidationFailed, Conflict) as exc:
+            savepoint.rollback()
+            self._note(session, source, "message_undelivered",
+                       {"name": name, "case_id": case_id, "reason": str(exc)})
+            return
+        savepoint.commit()
+
+    def _note(self, session, case, kind, detail):
+        session.add(Event(case_id=case.id, at=self.clock.now(), actor="engine", kind=kind,
+                          element=None, detail=detail))
 
     def _fail_new_case(self, session, run, message):
         """A case whose first steps failed is kept, in `error`, with the reason: never half-run."""
@@ -129,8 +213,9 @@ class Engine:
                 run.run_engine()
             except CaseFailed as exc:
                 failed = str(exc)
+                session.rollback()
             else:
-                run.save()
+                self._save(session, run)
                 return run.case
         return self._mark_failed(row.case_id, actor, failed)
 
@@ -194,7 +279,7 @@ class Engine:
                 delivered.append(wait_case_id)
             return delivered
 
-    def _deliver(self, session, actor, case_id, name, data, element):
+    def _deliver(self, session, actor, case_id, name, data, element, depth=0):
         run = self.runtime.open(session, case_id, actor.username, lock=True)
         event = BpmnEvent(MessageEventDefinition(name), payload=dict(data or {}))
         if run.workflow.event_manager.catch(event, internal=False) == 0:
@@ -204,7 +289,7 @@ class Engine:
             run.run_engine()
         except CaseFailed as exc:
             raise ValidationFailed(f"消息处理失败: {exc}") from exc
-        run.save()
+        self._save(session, run, depth)
 
     def escalate_task(self, actor, task_id, reason, automatic=False):
         """Send a task's case to the next level (community -> street -> bureau).
@@ -285,7 +370,7 @@ class Engine:
                 session.rollback()
             else:
                 with self.clock.at(last_due or now):
-                    run.save()
+                    self._save(session, run)
                 return fired
         self._mark_failed(case_id, SYSTEM, failure)
         return []
@@ -308,3 +393,72 @@ class Engine:
                 run.run_engine()
                 run.audit()
         return fired, last_due
+
+    # -- supervisors' interventions -------------------------------------------------------
+    def reassign_task(self, actor, task_id, username, reason=""):
+        """A supervisor hands a ready task to a named user who may act on it (audited)."""
+        from engine.access import principal_for
+        from engine.models import User
+        if not actor.is_supervisor:
+            raise Forbidden("只有街道、住建部门或管理员可以改派任务")
+        username = (username or "").strip()
+        if not username:
+            raise ValidationFailed("请填写改派给哪位用户", fields={"username": ["必填"]})
+        with self.db.unit_of_work() as session:
+            row = self._visible_task(session, actor, task_id)
+            if row.state != "ready":
+                raise Conflict("任务已经完成或已取消")
+            user = session.scalar(select(User).where(User.username == username))
+            if user is None or not user.active:
+                raise ValidationFailed("用户不存在或已停用", fields={"username": [f"未找到用户 {username}"]})
+            target = principal_for(session, user)
+            if not in_scope(target, row.org_path) or not (
+                    target.is_admin or not row.candidate_groups or target.role in row.candidate_groups):
+                raise ValidationFailed("该用户不能办理此任务", fields={"username": [
+                    f"{username} 不在此任务的辖区内，或不是候选角色"]})
+            if row.assignee == username:
+                raise ValidationFailed("任务已由该用户办理", fields={"username": [f"任务已由 {username} 认领"]})
+            previous, row.assignee = row.assignee, username
+            self._touch_case(session, row.case_id)
+            session.add(Event(case_id=row.case_id, at=self.clock.now(), actor=actor.username,
+                              kind="reassigned", element=row.name,
+                              detail={"task_id": row.id, "from": previous, "to": username,
+                                      "reason": reason or ""}))
+            return row
+
+    def extend_deadline(self, actor, task_id, new_due, reason):
+        """A supervisor moves a ready task's deadline later, for a recorded reason.
+
+        Boundary timers on the task that fall due exactly at its old deadline (the "deadline
+        passed" timers) move with it, so the case does not escalate at the old time.
+        """
+        if not actor.is_supervisor:
+            raise Forbidden("只有街道、住建部门或管理员可以延长期限")
+        reason = (reason or "").strip()
+        if not reason:
+            raise ValidationFailed("请填写延期原因", fields={"reason": ["必填"]})
+        new_due = aware(new_due)
+        with self.db.unit_of_work() as session:
+            row = self._visible_task(session, actor, task_id)
+            if row.state != "ready":
+                raise Conflict("任务已经完成或已取消")
+            old_due = row.due_at
+            if new_due <= (old_due or self.clock.now()):
+                raise ValidationFailed("新的期限必须晚于原期限和当前时间", fields={"due_at": [
+                    "新的期限必须晚于原期限" if old_due else "新的期限必须晚于当前时间"]})
+            run = self.runtime.open(session, row.case_id, actor.username, lock=True)
+            task = find_task(run.workflow, row.id)
+            if task is None or task.state != TaskState.READY:
+                raise Conflict("任务已经完成或已取消")
+            moved = []
+            for sibling in (task.parent.children if task.parent is not None else []):
+                if sibling is task or old_due is None or due_at(sibling) != old_due:
+                    continue
+                sibling._set_internal_data(event_value=new_due.isoformat())
+                moved.append(getattr(sibling.task_spec, "bpmn_id", None))
+            row.due_at = new_due
+            run.event("deadline_extended", row.name, {
+                "task_id": row.id, "from": old_due.isoformat() if old_due else None,
+                "to": new_due.isoformat(), "reason": reason, "timers": moved})
+            run.save()
+            return row

@@ -39,11 +39,11 @@ def create_app(test_config=None):
     app.json.ensure_ascii = False
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
-    from workflows import register_forms
+    import workflows
 
     database = Database(app.config["DATABASE_URL"])
     engine = Engine(database, app.config["CLOCK"] or Clock())
-    register_forms(engine.forms)
+    workflows.register(engine)
     app.extensions["linkage"] = engine
 
     from web.api import bp as api_bp

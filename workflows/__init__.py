@@ -2,8 +2,15 @@
 from pathlib import Path
 
 from workflows.forms import register_forms
+from workflows.handlers import register_handlers
 
 MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
+
+
+def register(engine):
+    """Give an engine our forms and service handlers: every entry point calls this once."""
+    register_forms(engine.forms)
+    register_handlers(engine.handlers)
 
 
 def upgrade_schema(database):
@@ -13,4 +20,4 @@ def upgrade_schema(database):
     schema.upgrade(database, extra_versions=[MIGRATIONS])
 
 
-__all__ = ["register_forms", "upgrade_schema", "MIGRATIONS"]
+__all__ = ["register", "register_forms", "register_handlers", "upgrade_schema", "MIGRATIONS"]

@@ -12,16 +12,9 @@ FORMS = {}
 
 
 def _bundled_forms():
-    """The forms of the bundled processes: every module of `workflows` that declares `FORMS`
-    (one module per process, named after its process id) contributes them by form key."""
-    import importlib
-    import pkgutil
-
-    import workflows
-    for info in pkgutil.iter_modules(workflows.__path__):
-        if info.ispkg or info.name in ("forms", "json_schema", "demo"):
-            continue
-        module = importlib.import_module(f"workflows.{info.name}")
+    """The forms of the bundled processes, each process module's `FORMS` by form key."""
+    from workflows.modules import process_modules
+    for module in process_modules():
         FORMS.update(getattr(module, "FORMS", {}))
 
 

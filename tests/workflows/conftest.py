@@ -16,7 +16,7 @@ from engine.clock import ManualClock
 from engine.db import Database
 from engine.service import Engine
 from web.demo import DEMO_ORGS, ensure_org
-from workflows import register_forms, upgrade_schema
+from workflows import register, upgrade_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 BPMN_FILES = tuple(sorted(p.name for p in (ROOT / "bpmn").glob("*.bpmn")))
@@ -48,7 +48,7 @@ def database(tmp_path):
 @pytest.fixture
 def engine(database, clock):
     eng = Engine(database, clock)
-    register_forms(eng.forms)
+    register(eng)
     with database.unit_of_work() as session:
         for code, name, kind, parent in DEMO_ORGS:
             ensure_org(session, code, name, kind, parent)
