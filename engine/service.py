@@ -20,6 +20,7 @@ from engine.handlers import HandlerRegistry
 from engine.models import (Case, EngineState, Event, MessageWait, Organisation, ProcessDefinition,
                            TaskRow, TimerRow)
 from engine.runtime import CaseFailed, Runtime, all_tasks, find_task
+from engine.sweep import Scheduler, last_tick
 from engine.timers import due_at
 
 MAX_FIRINGS_PER_CASE = 1000
@@ -36,6 +37,7 @@ class Engine:
         self.handlers = handlers or HandlerRegistry()
         self.specs = deployment.SpecCache()
         self.runtime = Runtime(self.clock, self.specs, self.handlers)
+        self.scheduler = Scheduler()  # reminders, escalations, recurring cases, outbox
 
     # -- deployment -----------------------------------------------------------------------
     def deploy(self, files, actor=SYSTEM):
@@ -192,6 +194,12 @@ class Engine:
         row = session.get(TaskRow, str(task_id))
         if row is None or not in_scope(actor, row.org_path):
             raise NotFound("未找到该任务")
+        if session.bind.dialect.name == "postgresql":
+            # Every caller changes the task: take its case's row lock first, then read the task
+            # again, or two racing claims could both read "unclaimed" and both win. (SQLite's
+            # BEGIN IMMEDIATE already serializes writers from the start of the transaction.)
+            session.get(Case, row.case_id, with_for_update=True, populate_existing=True)
+            session.refresh(row)
         return row
 
     def complete_task(self, actor, task_id, data):
@@ -212,12 +220,12 @@ class Engine:
                 task.run()
                 run.run_engine()
             except CaseFailed as exc:
-                failed = str(exc)
+                failed, case_id = str(exc), row.case_id
                 session.rollback()
             else:
                 self._save(session, run)
                 return run.case
-        return self._mark_failed(row.case_id, actor, failed)
+        return self._mark_failed(case_id, actor, failed)
 
     def _mark_failed(self, case_id, actor, message):
         """Record a failed step: the case stays as it was before the step, in `error`."""
@@ -238,10 +246,10 @@ class Engine:
                     raise Forbidden("只能退回自己认领的任务")
                 row.assignee = None
             else:
+                if row.assignee and row.assignee != actor.username:  # lost a race: 409
+                    raise Conflict(f"任务已被 {row.assignee} 认领")
                 if not may_act(actor, row):
                     raise Forbidden("您不能认领此任务")
-                if row.assignee and row.assignee != actor.username:
-                    raise Conflict(f"任务已被 {row.assignee} 认领")
                 row.assignee = actor.username
             self._touch_case(session, row.case_id)
             session.add(Event(case_id=row.case_id, at=self.clock.now(), actor=actor.username,
@@ -323,13 +331,14 @@ class Engine:
 
     # -- time -----------------------------------------------------------------------------
     def tick(self, now=None, strict=True):
-        """Fire every timer due at or before `now`, each occurrence once, in due order.
+        """Fire everything due at or before `now` (timers, recurring cases, reminders,
+        escalations; see `engine.sweep`), each occurrence once, in due order.
 
         `strict` refuses a `now` earlier than the last tick's (the CLI's `--now`); the scheduler
         passes `strict=False` and simply never goes back in time.
         """
         with self.db.unit_of_work() as session:
-            state = session.get(EngineState, "last_tick")
+            state = last_tick(session)  # locked: workers starting together both create it
             last = aware(datetime.fromisoformat(state.value)) if state else None
             now = aware(now) if now is not None else self.clock.now()
             if last is not None and now < last:
@@ -340,19 +349,7 @@ class Engine:
                 session.add(EngineState(key="last_tick", value=now.isoformat()))
             else:
                 state.value = now.isoformat()
-        fired = []
-        seen = set()
-        while True:
-            with self.db.unit_of_work(write=False) as session:
-                due_cases = session.execute(
-                    select(TimerRow.case_id, TimerRow.due_at).where(TimerRow.due_at <= now)
-                    .order_by(TimerRow.due_at, TimerRow.id).limit(500)).all()
-            batch = [c for c in dict.fromkeys(r.case_id for r in due_cases) if c not in seen]
-            if not batch:
-                return now, fired
-            for case_id in batch:
-                seen.add(case_id)
-                fired.extend(self._fire_case(case_id, now))
+        return now, self.scheduler.sweep(self, now)
 
     def _fire_case(self, case_id, now):
         with self.db.unit_of_work() as session:
@@ -417,7 +414,8 @@ class Engine:
                 raise ValidationFailed("该用户不能办理此任务", fields={"username": [
                     f"{username} 不在此任务的辖区内，或不是候选角色"]})
             if row.assignee == username:
-                raise ValidationFailed("任务已由该用户办理", fields={"username": [f"任务已由 {username} 认领"]})
+                raise ValidationFailed("任务已由该用户办理",
+                                       fields={"username": [f"任务已由 {username} 认领"]})
             previous, row.assignee = row.assignee, username
             self._touch_case(session, row.case_id)
             session.add(Event(case_id=row.case_id, at=self.clock.now(), actor=actor.username,

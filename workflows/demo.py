@@ -19,13 +19,66 @@ def _next_week_meeting():
     }
 
 
+def _problem_reported_today():
+    return {
+        "problem_description": "凤台花园3号楼地下车库雨后积水严重，车辆无法进出，已持续两周。",
+        "category": "facilities", "location": "3号楼地下车库东区", "reporter_party": "owners",
+        "reporter_name": "业主委员会 王建国",
+        "reported_on": datetime.now(CHINA_TZ).date().isoformat(),
+    }
+
+
+def _last_quarter_income_notice():
+    today = datetime.now(CHINA_TZ).date()
+    quarter_start = today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
+    last_end = quarter_start - timedelta(days=1)
+    last_start = last_end.replace(month=(last_end.month - 1) // 3 * 3 + 1, day=1)
+    return {
+        "title": f"凤台花园{last_start.year}年第{(last_start.month - 1) // 3 + 1}季度公共收益收支情况公示",
+        "kind": "fund_usage", "basis": "《民法典》第九百四十三条",
+        "content": "一、电梯广告收入12,000元；二、停车场地收入8,600元；三、支出：公共照明维修3,200元；"
+                   "结余17,400元，存入业主共有资金账户。",
+        "covers_from": last_start.isoformat(), "covers_to": last_end.isoformat(),
+    }
+
+
+def _last_year_evaluation():
+    year = datetime.now(CHINA_TZ).year - 1
+    return {"evaluation_year": year, "enterprise_code": "E0001", "service_grade_contracted": "4",
+            "reference": f"城区住建〔{year + 1}〕评议1号"}
+
+
+def _contract_due_for_renewal():
+    """A three-year contract ending in 110 days: the renewal decision opened ten days ago."""
+    ends_on = datetime.now(CHINA_TZ).date() + timedelta(days=110)
+    return {"contract_code": "HT-C0001-FT", "enterprise_code": "E0001",
+            "starts_on": (ends_on - timedelta(days=3 * 365)).isoformat(),
+            "ends_on": ends_on.isoformat(), "service_grade": "3", "fee_standard": "1.20"}
+
+
+def _dismissal_meeting_called():
+    """The owners' committee announced today an assembly on dismissal, 16 days ahead."""
+    today = datetime.now(CHINA_TZ).date()
+    return {"initiated_by": "owners_committee",
+            "dismissal_grounds": "物业服务企业对电梯困人、车库照明等问题拒不整改，整改期限届满仍未到位，业主投诉强烈。",
+            "notice_on": today.isoformat(),
+            "meeting_at": datetime.combine(today + timedelta(days=16), time(9, 30), CHINA_TZ).isoformat(),
+            "meeting_form": "collective", "meeting_location": "凤台花园会所二楼"}
+
+
 DEMO_START_DATA = {
+    "problem_coordination": _problem_reported_today,
+    "publicity": _last_quarter_income_notice,
     "rectification": {
         "problem_description": "凤台花园3号楼电梯近一个月困人两次，地下车库东区照明大面积损坏，业主投诉强烈。",
         "source": "complaint",
         "source_reference": "12345-2026-0312",
     },
     "joint_meeting": _next_week_meeting,
+    "evaluation": _last_year_evaluation,
+    "periodic_report": {},  # the next report day; a compound's case is its community's report
+    "contract_watch": _contract_due_for_renewal,
+    "dismissal_handover": _dismissal_meeting_called,
 }
 
 

@@ -8,7 +8,9 @@ acts (to the housing bureau, which hands them to the competent department) and p
 dismissal (Jincheng housing bureau reply; Civil Code Arts. 278, 946).
 
 Periods come from `workflows.rules.periods` and enter the case data through the start form; the
-diagram only names the variables.
+diagram only names the variables. A rectification started by another process (the message
+`start_rectification`, thrown by the evaluation on 质价不符) skips the start form: the thrower puts
+`case_defaults(...)` with the problem into the payload, and the case begins at "下达整改通知".
 """
 from marshmallow import ValidationError, post_load, validates_schema
 
@@ -27,6 +29,33 @@ OUTCOMES = {"rectified": "整改完成", "handled": "街道处置完毕", "regra
             "dismissal_proposed": "建议业主依法解聘物业服务企业"}
 
 MAX_WORKING_DAYS = 250  # about a year of working days: a bound on input, not a period
+
+
+def case_defaults(source, deadline_working_days=None):
+    """What a rectification case needs beside its problem: the source's label, the periods the
+    diagram's expressions read (as configured now, kept with the case) and the initial state.
+
+    The start form adds it; a process that starts a rectification by the message
+    `start_rectification` (the evaluation, on 质价不符) puts it into the message's payload, since
+    a case started by message skips the start form.
+    """
+    if source not in SOURCES:
+        raise ValueError(f"整改来源必须是以下之一：{'、'.join(SOURCES)}，收到：{source!r}")
+    if deadline_working_days is None:
+        deadline_working_days = period("rectification_working_days")
+    return {
+        "source": source,
+        "source_label": SOURCES[source],
+        "deadline_working_days": deadline_working_days,
+        "rectification_working_days": period("rectification_working_days"),
+        "verify_working_days": period("problem_community_working_days"),
+        "street_working_days": period("problem_street_working_days"),
+        "bureau_working_days": period("problem_bureau_working_days"),
+        "rectification_round": 0,
+        "escalated": False,
+        "escalation_cause": None,
+        "outcome": None,
+    }
 
 
 def _working_days(label, help, **kwargs):
@@ -57,16 +86,7 @@ class RectificationStart(FormSchema):
             first_line = data["problem_description"].splitlines()[0]
             summary = first_line if len(first_line) <= 30 else first_line[:30] + "…"
             data["title"] = f"整改：{summary}"
-        data["source_label"] = SOURCES[data["source"]]
-        # The periods the diagram's expressions read, as configured now, kept with the case.
-        data["rectification_working_days"] = period("rectification_working_days")
-        data["verify_working_days"] = period("problem_community_working_days")
-        data["street_working_days"] = period("problem_street_working_days")
-        data["bureau_working_days"] = period("problem_bureau_working_days")
-        data["rectification_round"] = 0
-        data["escalated"] = False
-        data["escalation_cause"] = None
-        data["outcome"] = None
+        data.update(case_defaults(data["source"], data["deadline_working_days"]))
         return data
 
 

@@ -107,6 +107,27 @@ def test_a_failing_script_puts_the_case_in_error_with_a_message(engine, admin):
     assert ready_tasks(engine, case.id) == []
 
 
+def test_a_script_failing_after_a_completion_keeps_the_case_as_it_was_in_error(engine, admin):
+    flow = script_process("total = 1").replace(b'<bpmn:endEvent id="end">', (
+        b'<bpmn:scriptTask id="after" name="\xe6\xb1\x87\xe6\x80\xbb" scriptFormat="python">'
+        b'<bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>'
+        b'<bpmn:script>total = total / zero_divisor</bpmn:script></bpmn:scriptTask>'
+        b'<bpmn:sequenceFlow id="f4" sourceRef="after" targetRef="end"/>'
+        b'<bpmn:endEvent id="end">')).replace(
+        b'<bpmn:sequenceFlow id="f3" sourceRef="review" targetRef="end"/>',
+        b'<bpmn:sequenceFlow id="f3" sourceRef="review" targetRef="after"/>').replace(
+        b'<bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>', b'<bpmn:incoming>f4</bpmn:incoming></bpmn:endEvent>')
+    engine.deploy([("s.bpmn", flow)], admin)
+    case = engine.start_case(admin, "scripted")
+    before = case_row(engine, case.id)
+    task = ready_tasks(engine, case.id)[0]
+    failed = engine.complete_task(admin, task.id, {"zero_divisor": 0})
+    assert failed.status == "error" and "ZeroDivisionError" in failed.error
+    after = case_row(engine, case.id)
+    assert after.state == before.state and after.status == "error"
+    assert ("case_error", None) in event_kinds(engine, case.id)
+
+
 def test_restricted_environment_refuses_escapes_at_run_time(engine):
     from engine.scripts import ClockScriptEngine, ScriptRefused
     environment = ClockScriptEngine(engine.clock).environment

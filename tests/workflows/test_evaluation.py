@@ -163,3 +163,33 @@ def test_quality_below_price_chain():
 def test_quality_below_price_validation(args, error, message):
     with pytest.raises(error, match=message):
         quality_below_price(*args)
+
+
+# -- one scoring, everything it decides ------------------------------------------------------
+
+def test_evaluate_project_derives_everything_from_one_total():
+    from workflows.rules import ProjectEvaluation, evaluate_project
+    result = evaluate_project(80, 80, D("79.7"), 4)  # 79.9: three stars under a grade-4 contract
+    assert isinstance(result, ProjectEvaluation)
+    assert (result.total, result.star, result.grade, result.below_price) == (D("79.9"), 3, "B", True)
+    assert result.consequence == grade_consequence("B")
+    top = evaluate_project(D("89.875"), 90, 90, 5)  # rounds half-up to 90.0: A, five stars
+    assert (top.total, top.star, top.grade, top.below_price) == (D("90.0"), 5, "A", False)
+    assert top.consequence.code == "tender_bonus"
+
+
+def test_evaluate_project_passes_configuration_through():
+    from workflows.rules import evaluate_project
+    result = evaluate_project(100, 0, 0, 1, weights={"basic": 1, "facilities": 0, "satisfaction": 0},
+                              star_bands=((D("95"), 5), (D("0"), 1)),
+                              grade_bands=((D("99"), "A"), (D("0"), "D")))
+    assert (result.total, result.star, result.grade) == (D("100.0"), 5, "A")
+
+
+@pytest.mark.parametrize("contracted, error", [(0, ValueError), (6, ValueError), ("4", TypeError)])
+def test_evaluate_project_checks_contracted_grade_first(contracted, error):
+    from workflows.rules import evaluate_project
+    with pytest.raises(error, match="合同约定的服务等级"):
+        evaluate_project(80, 80, 80, contracted)
+    with pytest.raises(error, match="合同约定的服务等级"):  # even when a score is bad too
+        evaluate_project(101, 80, 80, contracted)

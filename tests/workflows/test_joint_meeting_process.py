@@ -109,8 +109,8 @@ def test_happy_path_with_resolutions_and_meeting_timer(engine, inspect, clerk, c
     assert done.data["follow_up_rounds"] == 2
 
     assert inspect.kinds(case.id, "task_completed") == [
-        "send_notice", "record_minutes", "publicize_minutes", "follow_up", "merge_progress",
-        "follow_up", "merge_progress"]
+        "send_notice", "record_minutes", "publicize_minutes", "build_publicity", "follow_up",
+        "merge_progress", "follow_up", "merge_progress"]
     fired_events = [(e[1], e[2], e[3]["due_at"]) for e in inspect.events(case.id)
                     if e[0] == "timer_fired"]
     assert fired_events == [("wait_meeting", "scheduler", "2026-03-09T01:30:00+00:00")]
@@ -212,3 +212,17 @@ def test_task_form_refusals_leave_case_unchanged(engine, inspect, clerk):
 
 def test_diagram_draws_completely(diagram_problems):
     assert diagram_problems("joint_meeting.bpmn") == []
+
+
+def test_publicized_minutes_start_a_publicity_case_with_the_minutes(engine, inspect, clerk):
+    case = held(engine, inspect, clerk)
+    linked = [detail for kind, _e, _a, detail in inspect.events(case.id) if kind == "case_linked"]
+    assert [d["process_id"] for d in linked] == ["publicity"]
+    publicity = inspect.case(linked[0]["case_id"])
+    assert publicity.compound == COMPOUND and publicity.status == "running"
+    assert publicity.data["kind"] == "meeting_minutes"
+    assert publicity.data["parent_case_id"] == case.id
+    assert publicity.data["title"] == inspect.case(case.id).data["title"] + "纪要公示"
+    assert MINUTES["minutes"] in publicity.data["content"]
+    assert PUBLICITY["publicity_locations"] in publicity.data["content"]
+    assert inspect.kinds(case.id, "message_undelivered") == []

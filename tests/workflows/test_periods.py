@@ -12,13 +12,23 @@ EXPECTED = {
     "indefinite_term_notice_days": (60, "days", "第九百四十八条"),
     "exit_period_days": (15, "days", "地方"),
     "handover_order_working_days": (10, "working_days", "责令"),
+    "renewal_preparation_days": (30, "days", "第九百四十七条"),
+    "continued_service_check_days": (30, "days", "第九百五十条"),
     "rectification_working_days": (15, "working_days", "整改"),
     "problem_community_working_days": (5, "working_days", "社区"),
     "problem_street_working_days": (10, "working_days", "街道"),
     "problem_bureau_working_days": (15, "working_days", "住建"),
     "publicity_days": (7, "days", "公示"),
+    "problem_confirm_working_days": (5, "working_days", "视为认可"),
+    "publicity_review_working_days": (3, "working_days", "审核"),
+    "objection_reply_working_days": (5, "working_days", "异议"),
     "joint_meeting_notice_days": (3, "days", "联席会议"),
     "report_days_of_month": ([3, 18], "days_of_month", "3日、18日"),
+    "report_review_working_days": (2, "working_days", "报告"),
+    "report_correction_working_days": (2, "working_days", "退回"),
+    "evaluation_scoring_working_days": (10, "working_days", "量化打分"),
+    "evaluation_review_working_days": (5, "working_days", "信用评价"),
+    "credit_inspection_working_days": (20, "working_days", "C级"),
 }
 
 

@@ -53,10 +53,27 @@ def street_decision(**overrides):
 # -- deployment ------------------------------------------------------------------------------
 
 def test_deploy_accepts_both_files_and_is_idempotent(engine, bpmn_files):
-    again = engine.deploy(bpmn_files, SYSTEM)
-    assert {(d.process_id, d.version, d.created) for d in again} == {
+    again = {d.process_id: d for d in engine.deploy(bpmn_files, SYSTEM)}
+    assert {(d.process_id, d.version, d.created) for d in again.values()} >= {
         ("rectification", 1, False), ("joint_meeting", 1, False)}
-    assert {d.name for d in again} == {"整改", "联席会议"}
+    assert not any(d.created for d in again.values())
+    assert (again["rectification"].name, again["joint_meeting"].name) == ("整改", "联席会议")
+
+
+def test_other_processes_can_start_a_rectification_by_message(engine):
+    """Its message start `start_rectification` (walked end to end from the evaluation, in
+    test_evaluation_process.py); the thrower's payload comes from `case_defaults`."""
+    from engine import deployment
+    from workflows.rectification import case_defaults
+    with engine.db.unit_of_work(write=False) as session:
+        assert deployment.message_starts(deployment.latest(session, "rectification")) == [
+            "start_rectification"]
+    defaults = case_defaults("inspection")
+    assert defaults["source_label"] == "日常巡查检查"
+    assert defaults["deadline_working_days"] == period("rectification_working_days")
+    assert case_defaults("complaint", 5)["deadline_working_days"] == 5
+    with pytest.raises(ValueError, match="整改来源必须是以下之一"):
+        case_defaults("rumour")
 
 
 # -- start form ------------------------------------------------------------------------------
@@ -214,12 +231,23 @@ def test_silent_company_is_reminded_then_escalated_to_street(engine, inspect, cl
     assert done.data["transfer_department"] == "市场监督管理局"
     assert inspect.kinds(case.id, "task_completed")[-3:] == ["street_handle", "bureau_transfer",
                                                              "record_outcome"]
+    # The proposal starts a dismissal case for the compound: the owners' assembly is convened.
+    linked = [e[3] for e in inspect.events(case.id) if e[0] == "case_linked"]
+    assert [(d["name"], d["process_id"]) for d in linked] == [
+        ("start_dismissal_handover", "dismissal_handover")]
+    child = inspect.case(linked[0]["case_id"])
+    assert child.status == "running" and child.compound == COMPOUND
+    assert child.data["parent_case_id"] == case.id and child.data["mode"] == "dismissal"
+    assert child.data["dismissal_grounds"] == "逾期拒不整改，业主投诉强烈，严重违反合同约定。"
+    assert inspect.ready_names(child.id) == ["convene_meeting"]
 
 
 def test_one_late_tick_replays_reminder_and_deadline_in_order(engine, inspect, clerk):
     case = to_company(engine, inspect, clerk)
     _, fired = engine.tick(beijing(2026, 4, 1, 12, 0))
-    assert [f["element"] for f in fired] == ["remind_company", "deadline_passed"]
+    # The street's task, created when the deadline passed, gets its reminders in the same tick.
+    assert [f["element"] for f in fired if f["kind"] == "timer"] == ["remind_company",
+                                                                      "deadline_passed"]
     assert inspect.ready_names(case.id) == ["street_handle"]
     assert inspect.kinds(case.id, "timer_fired") == ["remind_company", "deadline_passed"]
 

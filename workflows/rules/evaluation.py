@@ -19,6 +19,7 @@ from types import MappingProxyType
 __all__ = [
     "DEFAULT_WEIGHTS", "DEFAULT_STAR_BANDS", "DEFAULT_GRADE_BANDS", "GRADES", "GradeConsequence",
     "score_project", "star_level", "credit_grade", "grade_consequence", "quality_below_price",
+    "ProjectEvaluation", "evaluate_project",
 ]
 
 #: Weight of each part in the project total; must sum to exactly 1.
@@ -137,3 +138,28 @@ def quality_below_price(service_grade_contracted: int, star: int) -> bool:
     """质价不符: the delivered star level is below the contracted (and priced) service grade."""
     contracted = _level("合同约定的服务等级", service_grade_contracted)
     return _level("考评星级", star) < contracted
+
+
+@dataclass(frozen=True)
+class ProjectEvaluation:
+    """Everything one scoring decides: the total, the delivered star level, the credit grade
+    with its consequence, and whether the project delivers less than its contracted grade."""
+
+    total: Decimal
+    star: int
+    grade: str
+    consequence: GradeConsequence
+    below_price: bool
+
+
+def evaluate_project(basic, facilities, satisfaction, service_grade_contracted, *,
+                     weights=DEFAULT_WEIGHTS, star_bands=DEFAULT_STAR_BANDS,
+                     grade_bands=DEFAULT_GRADE_BANDS) -> ProjectEvaluation:
+    """Score a project and derive, from the one published total, its star level, credit grade,
+    consequence and 质价不符; the contracted grade is checked before anything is computed."""
+    contracted = _level("合同约定的服务等级", service_grade_contracted)
+    total = score_project(basic, facilities, satisfaction, weights=weights)
+    star = star_level(total, bands=star_bands)
+    grade = credit_grade(total, bands=grade_bands)
+    return ProjectEvaluation(total, star, grade, grade_consequence(grade),
+                             quality_below_price(contracted, star))
