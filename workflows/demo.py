@@ -85,3 +85,93 @@ DEMO_START_DATA = {
 def start_data(process_id):
     data = DEMO_START_DATA.get(process_id, {})
     return dict(data() if callable(data) else data)
+
+
+# -- cases in believable states ---------------------------------------------------------------
+# Each scenario starts a case and completes its first steps as the demo user of each role, so
+# `linkage demo` shows work at several stages: an inbox with something for every role, a board
+# with work at the street, timelines with history. A step is (task id, role, data or function).
+
+def _today():
+    return datetime.now(CHINA_TZ).date().isoformat()
+
+
+_ORDER = {"order_no": "凤台社区整改〔2026〕3号",
+          "requirements": "一、10个工作日内完成3号楼电梯全面检修并取得检验合格证明；二、修复地下车库东区照明。"}
+
+
+def _report_submitted():
+    return {"report": "已委托维保单位更换3号楼电梯曳引机钢丝绳并通过检验；车库照明已全部更换为LED灯具。",
+            "completed_on": _today()}
+
+
+def _garage_lighting_rectification():
+    return {"problem_description": "凤台花园地下车库西区消防通道被杂物占用，应急照明失效。",
+            "source": "inspection", "source_reference": "城区巡查-2026-041"}
+
+
+def _escalated_to_street():
+    return {"community_result": "escalate",
+            "community_measures": "两次约谈物业服务企业，企业以排水泵更换费用需业主分摊为由拖延。",
+            "community_escalation_reason": "涉及专项维修资金使用，社区无法协调，需街道牵头。"}
+
+
+def _approved():
+    return {"review_result": "approved", "review_opinion": "同意公示。"}
+
+
+def _posted():
+    return {"channels": ["bulletin_board", "owners_group"], "locations": "小区东门公告栏、各楼栋单元出入口"}
+
+
+def _scored():
+    return {"basic_score": 85, "facilities_score": 80, "satisfaction_score": 80,
+            "survey_respondents": 120, "scored_on": _today(),
+            "findings": "3号楼电梯一个月内困人两次；地下车库照明大面积损坏；满意度调查中保洁得分偏低。",
+            "scorers": "凤台社区 张专干、业委会 赵主任"}
+
+
+DEMO_SCENARIOS = {
+    "rectification": [
+        ("clerk", DEMO_START_DATA["rectification"], []),
+        ("clerk", _garage_lighting_rectification, [("issue_order", "clerk", _ORDER)]),
+        ("clerk", DEMO_START_DATA["rectification"], [("issue_order", "clerk", _ORDER),
+                                                     ("submit_report", "company", _report_submitted)]),
+    ],
+    "joint_meeting": [
+        ("clerk", _next_week_meeting, []),
+        ("clerk", _next_week_meeting, [("send_notice", "clerk", lambda: {
+            "notified_on": _today(), "notice_method": "written",
+            "notified_parties": ["residents_committee", "owners_committee", "company", "street"],
+            "notice_content": "定于下周召开三方联席会议，请准时参加。"})]),
+    ],
+    "problem_coordination": [
+        ("owners", _problem_reported_today, []),
+        ("clerk", _problem_reported_today, [("community_handle", "clerk", _escalated_to_street)]),
+    ],
+    "publicity": [
+        ("clerk", _last_quarter_income_notice, []),
+        ("clerk", _last_quarter_income_notice, [("street_review", "street", _approved),
+                                                ("post_notice", "clerk", _posted)]),
+    ],
+    "evaluation": [
+        ("clerk", _last_year_evaluation, []),
+        ("clerk", _last_year_evaluation, [("score_project", "clerk", _scored)]),
+    ],
+    "periodic_report": [("clerk", {}, [])],
+    "contract_watch": [("clerk", _contract_due_for_renewal, [])],
+    "dismissal_handover": [("owners", _dismissal_meeting_called, [])],
+}
+
+
+def scenarios(process_id):
+    """(starting role, start data, [(task id, role, data)]) for each demo case of a process,
+    with the data built now (dates relative to the day the demo is loaded)."""
+    built = []
+    for role, start, steps in DEMO_SCENARIOS.get(process_id, [("clerk", DEMO_START_DATA.get(process_id, {}), [])]):
+        built.append((role, _build(start), [(task, who, _build(data)) for task, who, data in steps]))
+    return built
+
+
+def _build(data):
+    return dict(data() if callable(data) else data)
