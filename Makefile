@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test bench clean translations chromium
 
 $(STAMP): setup.cfg setup.py pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,7 +12,27 @@ $(STAMP): setup.cfg setup.py pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
-setup: $(STAMP)
+# Front-end libraries (bpmn-js, ECharts) from npm, pinned by package-lock.json, copied into
+# the git-ignored web/static/vendor/; English translations compiled; Debian's Chromium for the
+# browser tests (and a Chinese font for its screenshots), installed where we may (root),
+# required by those tests under CI.
+ASSETS := web/static/vendor/.installed
+$(ASSETS): $(STAMP) package.json package-lock.json web/pages/assets.py
+	npm ci --no-audit --no-fund --loglevel=error
+	$(BIN)/python -m web.pages.assets
+	touch $(ASSETS)
+
+translations: $(STAMP)
+	$(BIN)/pybabel compile -d web/translations >/dev/null
+
+chromium:
+	@if command -v chromium >/dev/null 2>&1 && fc-list :lang=zh 2>/dev/null | grep -q .; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei; } \
+			|| echo "could not install chromium; browser tests will not run"; \
+	else echo "chromium not installed (needs root: apt-get install chromium fonts-wqy-zenhei); browser tests will not run"; fi
+
+setup: $(STAMP) $(ASSETS) translations chromium
 	$(BIN)/linkage init
 
 run: setup
@@ -26,4 +46,4 @@ bench: setup
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache node_modules web/static/vendor

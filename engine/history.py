@@ -11,6 +11,8 @@ root and drops everything else, including completed subprocesses no remaining ta
 Joins, boundary events and gateways all look only at their own ancestors or at unfinished
 siblings, which stay. Run it just before saving, never in the middle of a step.
 """
+from copy import deepcopy
+
 from SpiffWorkflow.util.task import TaskState
 
 
@@ -24,14 +26,23 @@ def _ancestry(task):
 
 
 def _lowest_common_ancestor(tasks):
-    paths = [_ancestry(t) for t in tasks]
-    common = None
-    for level in zip(*paths):
-        if all(t is level[0] for t in level):
-            common = level[0]
-        else:
-            break
-    return common
+    """The deepest task every one of `tasks` descends from (or is).
+
+    One full ancestry, of the first task; every other task climbs only until it meets that
+    line, which for the usual handful of waiting siblings is a step or two (this runs on
+    every save, so it must not cost a walk to the root per task).
+    """
+    first, *others = tasks
+    line = _ancestry(first)
+    depth = {id(t): i for i, t in enumerate(line)}
+    lowest = len(line) - 1
+    for task in others:
+        while task is not None and id(task) not in depth:
+            task = task.parent
+        if task is None:
+            return None
+        lowest = min(lowest, depth[id(task)])
+    return line[lowest]
 
 
 def prune_tree(workflow):
@@ -47,6 +58,10 @@ def prune_tree(workflow):
     keep = {root.id}
     if keep_top is not None:
         keep.update(t.id for t in keep_top)  # iterating a task walks its subtree
+        if keep_top.parent is not None and keep_top.parent is not root:
+            # A waiting catch event re-inherits its parent's data when it fires: the root
+            # becomes that parent, so it must carry the dropped parent's data, not the start's.
+            root.data = deepcopy(keep_top.parent.data)
         root._children = [keep_top.id]
         keep_top._parent = root.id
     else:

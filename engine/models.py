@@ -52,6 +52,9 @@ class Organisation(Base):
 
 class User(Base):
     __tablename__ = "users"
+    # Reminders look up who may act on a task by role and organisation (engine.notify): with
+    # a user per community, street and compound, that is 30,000 rows to scan without it.
+    __table_args__ = (Index("ix_users_org_role", "org_code", "role"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
     display_name: Mapped[str] = mapped_column(String(120), default="")
@@ -115,6 +118,8 @@ class Case(Base):
     updated_at: Mapped[object] = mapped_column(UTCDateTime)
     completed_at: Mapped[object | None] = mapped_column(UTCDateTime, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Hash of the newest audit event: deleting the last events shows (engine.audit_chain).
+    audit_head: Mapped[str | None] = mapped_column(String(64), nullable=True)
     __mapper_args__ = {"version_id_col": version}
 
 
@@ -176,6 +181,9 @@ class Event(Base):
     kind: Mapped[str] = mapped_column(String(32))
     element: Mapped[str | None] = mapped_column(String(128), nullable=True)
     detail: Mapped[dict] = mapped_column(JsonType, default=dict)
+    # The hash chain of the case's events (engine.audit_chain fills both on insert).
+    prev_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class EngineState(Base):
@@ -184,3 +192,6 @@ class EngineState(Base):
     __tablename__ = "engine_state"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
+
+
+from engine import audit_chain  # noqa: E402,F401  (chains new events on every flush)

@@ -7,9 +7,10 @@ and message-wait projections in line; prune the history; write the state with a 
 The caller's unit of work commits all of it, or none.
 """
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, inspect, select
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util import BpmnEvent
@@ -69,6 +70,10 @@ class CaseRun:
         self.engine.environment.dispatch = self._dispatch
         self.completed_by = {}
         self.outbox = []  # (message name, payload) thrown to other cases, routed after save
+        # What the projection tables hold for this case: they were written from exactly the
+        # state just loaded (same transaction as the state), so `save` writes only the
+        # difference and never has to read them back.
+        self._projected = _projection(workflow, self.meta)
 
     def _dispatch(self, name, kwargs):
         context = ServiceContext(self.session, self.case, self.now, self.actor)
@@ -116,18 +121,23 @@ class CaseRun:
 
     # -- saving ---------------------------------------------------------------------------
     def save(self):
-        self.audit()
-        data = self._case_data()
-        self._project_tasks()
-        self._project_waits()
-        if self.workflow.completed and self.case.status == "running":
-            self.case.status = "completed"
-            self.case.completed_at = self.now
-            self.event("case_completed")
-        history.prune(self.workflow)
-        self.case.state = spiff.dump_state(self.workflow)
-        self.case.data = data
-        self.case.updated_at = self.now
+        # One flush at the end instead of one before each projection query: every flush costs
+        # a unit-of-work pass and, with new events, a move of the case's audit head.
+        with self.session.no_autoflush:
+            self.audit()
+            data = self._case_data()
+            now = _projection(self.workflow, self.meta)
+            self._project_tasks(now.ready)
+            self._project_waits(now.timers, now.waits)
+            self._projected = now
+            if self.workflow.completed and self.case.status == "running":
+                self.case.status = "completed"
+                self.case.completed_at = self.now
+                self.event("case_completed")
+            history.prune(self.workflow)
+            self.case.state = spiff.dump_state(self.workflow)
+            self.case.data = data
+            self.case.updated_at = self.now
         self.session.flush()
 
     def _case_data(self):
@@ -163,18 +173,17 @@ class CaseRun:
                 self.event("message_sent", None, {"name": names[0]})
                 self.outbox.append((names[0], _outgoing_payload(thrown.payload)))
 
-    def _project_tasks(self):
-        ready = {str(t.id): t for t in all_tasks(self.workflow)
-                 if t.state == TaskState.READY and self.meta.get(_bpmn_id(t), {}).get("tag") in HUMAN_TAGS}
-        rows = {r.id: r for r in self.session.scalars(
-            select(TaskRow).where(TaskRow.case_id == self.case.id, TaskRow.state == "ready"))}
-        for task_id, row in rows.items():
-            if task_id not in ready:
-                row.state = "cancelled" if task_id not in self.completed_by else "completed"
-                if row.state == "completed":
-                    row.completed_at, row.completed_by = self.now, self.completed_by[task_id]
+    def _project_tasks(self, ready):
+        stored = self._projected.ready
+        for task_id in stored.keys() - ready.keys():
+            row = self.session.get(TaskRow, task_id)  # the completed one is already loaded
+            if row is None or row.state != "ready":
+                continue
+            row.state = "cancelled" if task_id not in self.completed_by else "completed"
+            if row.state == "completed":
+                row.completed_at, row.completed_by = self.now, self.completed_by[task_id]
         for task_id, task in ready.items():
-            if task_id in rows:
+            if task_id in stored:
                 continue
             element = _bpmn_id(task)
             entry = self.meta[element]
@@ -197,11 +206,69 @@ class CaseRun:
             raise CaseFailed(f"任务 {_bpmn_id(task)} 的期限表达式无法计算: {_describe(exc)}") from exc
         return due_from_value(value, self.now)
 
-    def _project_waits(self):
-        timers_now, waits_now = {}, {}
-        for task in all_tasks(self.workflow):
-            if task.state != TaskState.WAITING:
-                continue
+    def _project_waits(self, timers_now, waits_now):
+        stored, case_id = self._projected, self.case.id
+        gone = [task_id for task_id in stored.timers if task_id not in timers_now]
+        if gone:
+            self.session.execute(_DROP_TIMERS, {"w_case": case_id, "w_tasks": gone})
+        moved = []
+        for task_id, (task, due) in timers_now.items():
+            if task_id not in stored.timers:
+                element = _bpmn_id(task)
+                self.session.add(TimerRow(case_id=case_id, task_id=task_id, element=element,
+                                          name=self.meta.get(element, {}).get("name") or element,
+                                          due_at=due))
+            elif stored.timers[task_id][1] != due:
+                self.session.execute(_MOVE_TIMER, {"w_case": case_id, "w_task": task_id, "w_due": due})
+                moved.append(task_id)
+        if gone or moved:
+            self._forget(TimerRow, lambda row: row["task_id"] in gone or row["task_id"] in moved)
+        dropped = [key for key in stored.waits if key not in waits_now]
+        for task_id, name in dropped:
+            self.session.execute(_DROP_WAIT, {"w_case": case_id, "w_task": task_id, "w_message": name})
+        if dropped:
+            self._forget(MessageWait, lambda row: (row["task_id"], row["message"]) in dropped)
+        for (task_id, name), task in waits_now.items():
+            if (task_id, name) not in stored.waits:
+                self.session.add(MessageWait(case_id=case_id, task_id=task_id,
+                                             element=_bpmn_id(task), message=name))
+
+    def _forget(self, cls, matches):
+        """Drop this session's objects of rows just deleted or changed by the statements above:
+        a stale object would shadow the row (and SQLite reuses a deleted row's id)."""
+        for obj in [o for o in self.session.identity_map.values() if isinstance(o, cls)]:
+            loaded = inspect(obj).dict  # what is loaded, without loading anything
+            if loaded.get("case_id") == self.case.id and matches(loaded):
+                self.session.expunge(obj)
+
+
+# The projection changes `save` makes with plain statements, built once (no ORM object needed).
+_TIMERS, _WAITS = TimerRow.__table__, MessageWait.__table__
+_DROP_TIMERS = _TIMERS.delete().where(_TIMERS.c.case_id == bindparam("w_case"),
+                                      _TIMERS.c.task_id.in_(bindparam("w_tasks", expanding=True)))
+_MOVE_TIMER = _TIMERS.update().where(_TIMERS.c.case_id == bindparam("w_case"),
+                                     _TIMERS.c.task_id == bindparam("w_task")) \
+    .values(due_at=bindparam("w_due", type_=_TIMERS.c.due_at.type))
+_DROP_WAIT = _WAITS.delete().where(_WAITS.c.case_id == bindparam("w_case"),
+                                   _WAITS.c.task_id == bindparam("w_task"),
+                                   _WAITS.c.message == bindparam("w_message"))
+
+
+@dataclass
+class _Projection:
+    ready: dict   # task id -> task: ready human tasks (rows in `tasks` with state ready)
+    timers: dict  # task id -> (task, due time): waiting timers (rows in `timers`)
+    waits: dict   # (task id, message name) -> task: waiting message catchers (`message_waits`)
+
+
+def _projection(workflow, meta):
+    """What the projection tables should hold for a workflow in this state."""
+    ready, timers_now, waits_now = {}, {}, {}
+    for task in all_tasks(workflow):
+        if task.state == TaskState.READY:
+            if meta.get(_bpmn_id(task), {}).get("tag") in HUMAN_TAGS:
+                ready[str(task.id)] = task
+        elif task.state == TaskState.WAITING:
             definition = getattr(task.task_spec, "event_definition", None)
             if definition is None:
                 continue
@@ -210,28 +277,7 @@ class CaseRun:
                 timers_now[str(task.id)] = (task, due)
             for name in _message_names(definition):
                 waits_now[(str(task.id), name)] = task
-        existing = {r.task_id: r for r in self.session.scalars(
-            select(TimerRow).where(TimerRow.case_id == self.case.id))}
-        for task_id, row in existing.items():
-            if task_id not in timers_now:
-                self.session.delete(row)
-            elif row.due_at != timers_now[task_id][1]:
-                row.due_at = timers_now[task_id][1]
-        for task_id, (task, due) in timers_now.items():
-            if task_id not in existing:
-                element = _bpmn_id(task)
-                self.session.add(TimerRow(case_id=self.case.id, task_id=task_id, element=element,
-                                          name=self.meta.get(element, {}).get("name") or element,
-                                          due_at=due))
-        rows = {(r.task_id, r.message): r for r in self.session.scalars(
-            select(MessageWait).where(MessageWait.case_id == self.case.id))}
-        for key, row in rows.items():
-            if key not in waits_now:
-                self.session.delete(row)
-        for (task_id, name), task in waits_now.items():
-            if (task_id, name) not in rows:
-                self.session.add(MessageWait(case_id=self.case.id, task_id=task_id,
-                                             element=_bpmn_id(task), message=name))
+    return _Projection(ready, timers_now, waits_now)
 
 
 def _outgoing_payload(data):
@@ -293,6 +339,18 @@ class Runtime:
 
     def __init__(self, clock, specs, handlers):
         self.clock, self.specs, self.handlers = clock, specs, handlers
+        self._definitions = {}  # definition id -> an unattached copy of its row
+
+    def definition(self, session, definition_id):
+        """A deployed definition never changes: its row (with the parsed `task_meta`) is read
+        once per process and kept, as an unattached copy no session can expire or flush."""
+        found = self._definitions.get(definition_id)
+        if found is None:
+            row = session.get(ProcessDefinition, definition_id)
+            found = ProcessDefinition(**{c.key: getattr(row, c.key)
+                                         for c in ProcessDefinition.__table__.columns})
+            self._definitions[definition_id] = found
+        return found
 
     def script_engine(self):
         return ClockScriptEngine(self.clock)
@@ -309,15 +367,15 @@ class Runtime:
         return CaseRun(self, session, case, definition, workflow, actor)
 
     def open(self, session, case_id, actor, lock=False):
-        query = select(Case).where(Case.id == str(case_id))
         if lock and session.bind.dialect.name == "postgresql":
-            query = query.with_for_update()
-        case = session.scalars(query).first()
+            case = session.scalars(select(Case).where(Case.id == str(case_id)).with_for_update()).first()
+        else:  # SQLite's BEGIN IMMEDIATE already holds the write lock; no query if read already
+            case = session.get(Case, str(case_id))
         if case is None:
             raise NotFound("未找到该案件")
         if case.status != "running":
             raise Conflict(f"案件已{STATUS_NAMES.get(case.status, case.status)}，不能再操作")
-        definition = session.get(ProcessDefinition, case.definition_id)
+        definition = self.definition(session, case.definition_id)
         spec, subs = self.specs.get(session, definition)
         workflow = spiff.load_state(case.state, spec, subs, self.script_engine())
         return CaseRun(self, session, case, definition, workflow, actor)

@@ -62,9 +62,21 @@ def add_user(session, username, password, role, org_code=None, now=None, display
     return user
 
 
+_decoy = []
+
+
+def _decoy_hash():
+    if not _decoy:
+        _decoy.append(hash_password(secrets.token_urlsafe(16)))
+    return _decoy[0]
+
+
 def authenticate(session, username, password):
     user = session.scalar(select(User).where(User.username == username))
-    if user is None or not user.active or not check_password(user.password_hash, password):
+    if user is None or not user.active:
+        check_password(_decoy_hash(), password)  # as slow as a wrong password: no name probing
+        return None
+    if not check_password(user.password_hash, password):
         return None
     return user
 
@@ -84,3 +96,52 @@ def user_for_token(session, token):
         return None
     user = session.get(User, row.user_id)
     return user if user is not None and user.active else None
+
+
+# -- revocation -----------------------------------------------------------------------------
+def token_digest(token):
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def live_token(session, token):
+    """The unrevoked token row and its active user for a presented token, or (None, None)."""
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token),
+                                                ApiToken.revoked_at.is_(None)))
+    if row is None:
+        return None, None
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        return None, None
+    return row, user
+
+
+def revoke_token(session, row, now):
+    """Revoke one token; it stays in the table (who had it, when it was issued and revoked)."""
+    if row.revoked_at is None:
+        row.revoked_at = now
+    return row
+
+
+def revoke_user_tokens(session, user, now):
+    """Revoke every live token of a user; returns how many were revoked."""
+    rows = session.scalars(select(ApiToken).where(ApiToken.user_id == user.id,
+                                                  ApiToken.revoked_at.is_(None))).all()
+    for row in rows:
+        row.revoked_at = now
+    return len(rows)
+
+
+def list_tokens(session, user_id=None, include_revoked=False):
+    """Token rows (never the tokens themselves: only their hashes are stored), newest first."""
+    query = select(ApiToken, User.username).join(User, User.id == ApiToken.user_id)
+    if user_id is not None:
+        query = query.where(ApiToken.user_id == user_id)
+    if not include_revoked:
+        query = query.where(ApiToken.revoked_at.is_(None))
+    return session.execute(query.order_by(ApiToken.id.desc())).all()
+
+
+def deactivate_user(session, user, now):
+    """A deactivated user cannot sign in, and their tokens stop working at once."""
+    user.active = False
+    return revoke_user_tokens(session, user, now)

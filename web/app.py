@@ -38,12 +38,17 @@ def create_app(test_config=None):
         app.config.update(test_config)
     app.json.ensure_ascii = False
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    from web import security
+    security.init_app(app)
 
     import workflows
 
     database = Database(app.config["DATABASE_URL"])
     engine = Engine(database, app.config["CLOCK"] or Clock())
     workflows.register(engine)
+    engine.scheduler.configure(app.config)  # SMTP_*, WEBHOOK_URL, BASE_URL (or LINKAGE_* vars)
+    from engine.calendar_store import apply_at_start
+    apply_at_start(database)  # holiday arrangements loaded with `linkage calendar load`
     app.extensions["linkage"] = engine
 
     from web.api import bp as api_bp
@@ -56,6 +61,8 @@ def create_app(test_config=None):
 
     from web.cli import register_commands
     register_commands(app)
+    if not app.config.get("LINKAGE_CLI"):  # commands check when they serve (see web.cli)
+        security.check_production(app)
     return app
 
 

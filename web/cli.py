@@ -53,6 +53,9 @@ def init_command():
     upgrade_schema(engine().db)
     click.echo("数据库结构已是最新。")
     deploy_files(bundled_bpmn_files())
+    from web.scheduler_cli import seed_default_schedules
+    if seed_default_schedules():
+        click.echo("已创建默认的定期案件计划（linkage schedules list 查看）。")
 
 
 @click.command("deploy")
@@ -118,6 +121,8 @@ def user_add_command(name, role, org_code, email):
 @with_appcontext
 def worker_command(interval):
     """只运行调度器：定时触发到期的定时器、提醒和上报。"""
+    from web.ops_cli import refuse_unsafe_production
+    refuse_unsafe_production()
     from web.scheduler import run_blocking
     run_blocking(current_app._get_current_object(), interval)
 
@@ -131,6 +136,8 @@ def worker_command(interval):
 @with_appcontext
 def serve_command(host, port, workers, no_scheduler):
     """以 gunicorn 提供网页、接口（及调度器）。"""
+    from web.ops_cli import refuse_unsafe_production
+    refuse_unsafe_production()
     from web.server import serve
     serve(host, port, workers, scheduler=not no_scheduler)
 
@@ -141,11 +148,18 @@ def register_commands(app):
         app.cli.add_command(command)
     from web.demo import demo_command
     app.cli.add_command(demo_command)
+    from web.ops_cli import register_ops_commands
+    register_ops_commands(app, user_group)
+    from web.report_commands import import_group, report_command
+    app.cli.add_command(import_group)
+    app.cli.add_command(report_command)
+    from web.scheduler_cli import register_scheduler_commands
+    register_scheduler_commands(app)
 
 
 def _create_app():
     from web.app import create_app
-    return create_app()
+    return create_app({"LINKAGE_CLI": True})  # production checks run in serve and worker
 
 
 cli = FlaskGroup(create_app=_create_app, add_default_commands=False, add_version_option=False,

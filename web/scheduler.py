@@ -1,5 +1,11 @@
-"""The scheduler loop: APScheduler calling the same service-layer tick as `linkage tick`."""
+"""The scheduler loop: APScheduler calling the same service-layer tick as `linkage tick`.
+
+Any number of these loops may run against one database (see `engine.sweep`): each due item is
+taken by one of them. A sweep that fails is logged and the next one runs as usual; what it
+left undone is still due then.
+"""
 import logging
+from collections import Counter
 from datetime import timezone
 
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -12,7 +18,9 @@ def sweep(app):
     try:
         now, fired = engine.tick(strict=False)
         if fired:
-            log.info("%s: fired %d", now.isoformat(), len(fired))
+            kinds = Counter(item["kind"] for item in fired)
+            log.info("%s: fired %d (%s)", now.isoformat(), len(fired),
+                     ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items())))
     except Exception:  # noqa: BLE001 - one failed sweep must not stop the scheduler
         log.exception("sweep failed")
 

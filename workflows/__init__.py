@@ -11,6 +11,8 @@ def register(engine):
     """Give an engine our forms and service handlers: every entry point calls this once."""
     register_forms(engine.forms)
     register_handlers(engine.handlers)
+    from workflows.schedules import register_schedules
+    register_schedules(engine.scheduler.hooks)  # recurring cases' start data, contract dates
 
 
 def upgrade_schema(database):

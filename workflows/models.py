@@ -7,7 +7,8 @@ mechanism needs lives here. Their migrations are in `workflows/migrations/versio
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, Numeric, String, Text
+from sqlalchemy import (Date, ForeignKey, Index, Integer, LargeBinary, Numeric, String, Text,
+                        UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.models import Base, BigId, UTCDateTime
@@ -49,3 +50,23 @@ class CreditRecord(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     case_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class GeneratedDocument(Base):
+    """A printable PDF made from a case's data (notice, publicity, minutes), kept with the case.
+
+    `case_revision` is the case's version when it was made: a document is made again only when
+    the case has changed since, so what was printed can be shown again as it was.
+    """
+
+    __tablename__ = "generated_documents"
+    __table_args__ = (UniqueConstraint("case_id", "kind", name="uq_generated_documents_case_kind"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(200))
+    case_revision: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    generated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    generated_by: Mapped[str] = mapped_column(String(80))

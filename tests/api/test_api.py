@@ -81,7 +81,8 @@ def test_task_view_complete_twice_and_escalate(api, app, clock):
     from datetime import datetime
     deploy(api)
     _, case = api.call("POST", "/cases", {"process_id": "await_reply"})
-    clock.set(datetime.fromisoformat("2026-03-20T00:00:00+00:00"))
+    # Overdue (due 12 March 09:00), not yet by the 3 working days after which it escalates itself.
+    clock.set(datetime.fromisoformat("2026-03-13T00:00:00+00:00"))
     app.test_cli_runner().invoke(args=["tick"])
     status, tasks = api.call("GET", f"/tasks?case_id={case['id']}")
     [task] = tasks["items"]

@@ -208,3 +208,4 @@ def test_claim_and_cancel(engine, admin):
         engine.complete_task(admin, task.id, {})
     with pytest.raises(NotFound):
         engine.complete_task(admin, "00000000-0000-0000-0000-000000000000", {})
+

@@ -62,10 +62,14 @@ def test_one_late_tick_catches_up_in_due_order(app, api):
     deploy(app, FIXTURES / "camunda_reminder.bpmn")
     status, case = api.call("POST", "/cases", {"process_id": "await_reply"})
     out = tick(app, START + timedelta(days=10))
-    mine = [(f["element"], f["due_at"]) for f in out["fired"] if f["case_id"] == case["id"]]
+    mine = [(f["element"], f["due_at"]) for f in out["fired"]
+            if f["case_id"] == case["id"] and f["kind"] == "timer"]
     assert [m[0] for m in mine] == ["remind", "remind", "remind", "timeout"]
     assert [m[1] for m in mine] == sorted(m[1] for m in mine)
-    assert tick(app, START + timedelta(days=11))["fired"] == []
+    # No timer is left; the escalation task it created now gets its own task reminders.
+    later = tick(app, START + timedelta(days=11))["fired"]
+    assert [f for f in later if f["kind"] == "timer"] == []
+    assert {(f["kind"], f["element"]) for f in later} == {("reminder", "escalate_review")}
 
 
 def test_tick_refuses_going_back_in_time(app):

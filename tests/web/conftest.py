@@ -120,7 +120,7 @@ def clock():
 @pytest.fixture
 def app(tmp_path, clock):
     app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path}/t.db",
-                      "CLOCK": clock})
+                      "CLOCK": clock, "UPLOAD_FOLDER": str(tmp_path / "uploads")})
     eng = app.extensions["linkage"]
     upgrade_schema(eng.db)
     load_demo(app)

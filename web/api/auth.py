@@ -1,11 +1,14 @@
 """Bearer-token authentication for the API."""
+import logging
 from functools import wraps
 
 from flask import g, request
 
 from engine.errors import EngineError
-from engine.users import principal_for, user_for_token
+from engine.users import live_token, principal_for
 from web.services import engine
+
+log = logging.getLogger("linkage.security")
 
 
 class Unauthorized(EngineError):
@@ -21,9 +24,12 @@ def require_token(view):
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("未登录：请在 Authorization 头中提供 Bearer 令牌")
         with engine().db.unit_of_work(write=False) as session:
-            user = user_for_token(session, token.strip())
+            row, user = live_token(session, token.strip())
             if user is None:
+                log.info("API 令牌被拒绝（无效、已撤销或用户已停用）: %s %s from %s",
+                         request.method, request.path, request.remote_addr)
                 raise Unauthorized("令牌无效或已撤销")
             g.principal = principal_for(session, user)
+            g.token_id = row.id
         return view(*args, **kwargs)
     return wrapper

@@ -14,6 +14,16 @@ HTTP_MESSAGES = {400: "请求格式错误", 401: "未登录或令牌无效", 403
                  415: "不支持的内容类型", 429: "请求过于频繁"}
 
 
+class UnsupportedMediaType(EngineError):
+    code = "unsupported_media_type"
+    status = 415
+
+
+class TooManyAttempts(EngineError):
+    code = "too_many_requests"
+    status = 429
+
+
 def error_response(status, code, message, fields=None):
     body = {"code": code, "message": message}
     if fields:
@@ -29,8 +39,9 @@ def engine_error(exc):
 @bp.errorhandler(HTTPException)
 def http_error(exc):
     status = exc.code or 500
+    message = getattr(exc, "clear_message", None)  # refusals of web.security say exactly why
     return error_response(status, HTTP_CODES.get(status, "error"),
-                          HTTP_MESSAGES.get(status, exc.description or "请求失败"))
+                          message or HTTP_MESSAGES.get(status, exc.description or "请求失败"))
 
 
 @bp.errorhandler(Exception)

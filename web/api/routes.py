@@ -3,17 +3,22 @@ from flask import g, jsonify, request
 from marshmallow import ValidationError
 
 from engine import queries
-from engine.errors import BadRequest, ValidationFailed
+from engine.errors import BadRequest, Forbidden, ValidationFailed
 from engine.models import ProcessDefinition
+from engine.service import ESCALATE_MESSAGE
 from engine.users import authenticate, issue_token
-from web.api import bp, schemas
+from web.api import bp, schemas, tokens
+from web.api.errors import UnsupportedMediaType
 from web.api.auth import Unauthorized, require_token
 from web.api.openapi import openapi_document
+from web.security import safe_upload_name
 from web.services import engine
 
 
 def _body(schema_cls):
     if not request.is_json:
+        if request.mimetype or request.content_length:  # a body of some other kind
+            raise UnsupportedMediaType("请求体必须是 JSON（Content-Type: application/json）")
         raise BadRequest("请求体必须是 JSON（Content-Type: application/json）")
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
@@ -66,10 +71,13 @@ def openapi():
 @bp.post("/auth/token")
 def token():
     body = _body(schemas.TokenRequest)
+    attempt = tokens.LoginAttempt(body["username"])  # throttled like the login page
     with engine().db.unit_of_work() as session:
         user = authenticate(session, body["username"], body["password"])
         if user is None:
+            attempt.failed()
             raise Unauthorized("用户名或密码错误")
+        attempt.succeeded()
         return jsonify({"token": issue_token(session, user, engine().clock.now())})
 
 
@@ -99,7 +107,10 @@ def deploy_process():
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise ValidationFailed("请上传 BPMN 文件", fields={"file": ["必填（multipart 字段 file）"]})
-    results = engine().deploy([(upload.filename.rsplit("/", 1)[-1], upload.read())], g.principal)
+    name = safe_upload_name(upload.filename)  # a name, never a path (../, C:\\, NUL)
+    if name is None:
+        raise ValidationFailed("文件名无效", fields={"file": ["文件名不能为空或只由路径组成"]})
+    results = engine().deploy([(name, upload.read())], g.principal)
     return jsonify({"items": schemas.Deployment(many=True).dump(results)}), 201
 
 
@@ -206,6 +217,9 @@ def escalate_task(task_id):
 @require_token
 def messages():
     body = _body(schemas.Message)
+    if body["name"] == ESCALATE_MESSAGE and not g.principal.is_supervisor:
+        # the escalation message is what /tasks/{id}/escalate sends: only supervisors may
+        raise Forbidden("只有街道、住建部门或管理员可以上报（消息 escalate）")
     delivered = engine().correlate(g.principal, body["name"], body.get("case_id"),
                                    body.get("correlation"), body.get("data"))
     return jsonify({"delivered_to": delivered})

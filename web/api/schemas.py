@@ -29,6 +29,19 @@ class TokenResponse(Schema):
     token = fields.String(required=True)
 
 
+class TokenInfo(Schema):
+    """A token as listed: never the token itself (only its hash is stored)."""
+    id = fields.Integer(required=True)
+    username = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    revoked_at = fields.DateTime(allow_none=True)
+    current = fields.Boolean(required=True)
+
+
+class TokenArgs(Strict):
+    username = fields.String(validate=validate.Length(min=1, max=80))
+
+
 class Process(Schema):
     id = fields.String(attribute="process_id", required=True)
     name = fields.String(required=True)

@@ -5,11 +5,11 @@ from urllib.parse import urlsplit
 
 from flask import g, redirect, request, session, url_for
 
-from engine.access import ROLE_NAMES
 from engine.errors import Forbidden
 from engine.models import User
 from engine.users import principal_for
 from web.pages import csrf
+from web.pages.i18n import _
 from web.services import engine
 
 
@@ -45,8 +45,9 @@ def display_name():
 
 
 def role_name():
+    from web.pages.display import role_name as label
     principal = g.get("principal")
-    return ROLE_NAMES.get(principal.role, principal.role) if principal else ""
+    return label(principal.role) if principal else ""
 
 
 def current_path():
@@ -93,6 +94,6 @@ def supervisor_required(view):
     @login_required
     def wrapper(*args, **kwargs):
         if not g.principal.is_supervisor:
-            raise Forbidden("只有街道、住建部门或管理员可以查看监管看板")
+            raise Forbidden(_("只有街道、住建部门或管理员可以查看监管看板"))
         return view(*args, **kwargs)
     return wrapper

@@ -1,23 +1,28 @@
 """How things read on the pages: Beijing times, due states, Chinese labels."""
 import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import request, url_for
 
 from engine.access import ROLE_NAMES
 from engine.calendar import CHINA_TZ
+from web.pages.i18n import _, _l
 
 SOON = timedelta(days=3)
 
-CASE_STATUS = {"running": "进行中", "completed": "已办结", "cancelled": "已取消", "error": "出错"}
-TASK_STATE = {"ready": "待办", "completed": "已完成", "cancelled": "已取消"}
+CASE_STATUS = {"running": _l("进行中"), "completed": _l("已办结"), "cancelled": _l("已取消"),
+               "error": _l("出错")}
+TASK_STATE = {"ready": _l("待办"), "completed": _l("已完成"), "cancelled": _l("已取消")}
 EVENT_KINDS = {
-    "case_started": "发起", "task_completed": "完成", "timer_fired": "定时触发",
-    "message_received": "收到消息", "escalated": "上报", "reminder_sent": "提醒",
-    "case_completed": "办结", "case_cancelled": "取消", "case_error": "出错",
-    "task_claimed": "认领", "task_released": "退回认领", "message_sent": "发出消息",
+    "case_started": _l("发起"), "task_completed": _l("完成"), "timer_fired": _l("定时触发"),
+    "message_received": _l("收到消息"), "escalated": _l("上报"), "reminder_sent": _l("提醒"),
+    "case_completed": _l("办结"), "case_cancelled": _l("取消"), "case_error": _l("出错"),
+    "task_claimed": _l("认领"), "task_released": _l("退回认领"), "message_sent": _l("发出消息"),
+    "reassigned": _l("改派"), "deadline_extended": _l("延期"),
 }
+ROLE_LABELS = {"admin": _l("系统管理员"), "bureau": _l("住建部门"), "street": _l("街道（乡镇）"),
+               "clerk": _l("社区"), "owners": _l("业主委员会"), "company": _l("物业服务企业")}
 
 
 @dataclass(frozen=True)
@@ -26,9 +31,10 @@ class DueState:
     label: str
 
 
-OVERDUE = DueState("overdue", "逾期")
-TODAY = DueState("today", "今日到期")
-WITHIN_3_DAYS = DueState("soon", "3 日内到期")
+OVERDUE = DueState("overdue", _l("逾期"))
+TODAY = DueState("today", _l("今日到期"))
+WITHIN_3_DAYS = DueState("soon", _l("3 日内到期"))
+DUE_STATES = (OVERDUE, TODAY, WITHIN_3_DAYS)
 
 
 def due_state(due_at, now):
@@ -55,19 +61,23 @@ def overdue_by(due_at, now):
     """How long past due, in words: 3 天 / 5 小时 / 不到 1 小时."""
     late = now - due_at
     if late.days >= 1:
-        return f"{late.days} 天"
+        return _("%(n)s 天", n=late.days)
     hours = late.seconds // 3600
-    return f"{hours} 小时" if hours else "不到 1 小时"
+    return _("%(n)s 小时", n=hours) if hours else _("不到 1 小时")
+
+
+def role_name(role):
+    return str(ROLE_LABELS.get(role, ROLE_NAMES.get(role, role or "")))
 
 
 def role_names(groups):
-    return "、".join(ROLE_NAMES.get(g, g) for g in groups or []) or "不限"
+    return _("、").join(role_name(g) for g in groups or []) or _("不限")
 
 
 def show_value(value):
     """A case data value as text: 是/否 for booleans, JSON for lists and objects."""
     if isinstance(value, bool):
-        return "是" if value else "否"
+        return _("是") if value else _("否")
     if value is None:
         return "—"
     if isinstance(value, (dict, list)):
@@ -80,18 +90,34 @@ def event_detail(event):
     detail = event.detail or {}
     kind = event.kind
     if kind == "escalated":
-        target = ROLE_NAMES.get(detail.get("to"), detail.get("to") or "")
+        target = role_name(detail.get("to"))
         reason = detail.get("reason") or ""
-        return f"上报至{target}" + (f"：{reason}" if reason else "")
+        return _("上报至%(target)s", target=target) + (f"：{reason}" if reason else "")
+    if kind == "reassigned":
+        reason = detail.get("reason") or ""
+        return _("由 %(old)s 改派给 %(new)s", old=detail.get("from") or _("未认领"),
+                 new=detail.get("to") or "") + (f"：{reason}" if reason else "")
+    if kind == "deadline_extended":
+        return _("期限由 %(old)s 延至 %(new)s", old=_iso_local(detail.get("from")) or _("无期限"),
+                 new=_iso_local(detail.get("to"))) + f"：{detail.get('reason') or ''}"
     if kind in ("message_received", "message_sent"):
-        return f"消息 {detail.get('name', '')}"
+        return _("消息 %(name)s", name=detail.get("name", ""))
     if kind == "case_error":
         return detail.get("message", "")
     if kind == "case_cancelled":
         return detail.get("reason", "")
     if kind == "case_started" and detail.get("version"):
-        return f"流程版本 v{detail['version']}"
+        return _("流程版本 v%(version)s", version=detail["version"])
     return ""
+
+
+def _iso_local(text):
+    if not text:
+        return ""
+    try:
+        return local_time(datetime.fromisoformat(text))
+    except (TypeError, ValueError):
+        return str(text)
 
 
 def page_url(number, param="page"):
@@ -104,9 +130,11 @@ def register(app):
     app.add_template_global(page_url, "page_url")
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(role_names, "role_names")
+    app.add_template_filter(role_name, "role_name")
     app.add_template_filter(show_value, "show_value")
     app.add_template_global(due_state, "due_state")
     app.add_template_global(overdue_by, "overdue_by")
     app.add_template_global(event_detail, "event_detail")
     app.jinja_env.globals.update(CASE_STATUS=CASE_STATUS, TASK_STATE=TASK_STATE,
-                                 EVENT_KINDS=EVENT_KINDS, ROLE_NAMES=ROLE_NAMES)
+                                 EVENT_KINDS=EVENT_KINDS, ROLE_NAMES=ROLE_LABELS,
+                                 DUE_STATES=DUE_STATES)

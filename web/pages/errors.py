@@ -6,19 +6,21 @@ from werkzeug.exceptions import HTTPException
 from engine.errors import Conflict, EngineError, ValidationFailed
 from web.pages import bp
 from web.pages.auth import back, load_signed_in_user
+from web.pages.i18n import _l
 
-TITLES = {400: "请求有误", 401: "请先登录", 403: "没有权限", 404: "页面不存在",
-          405: "不支持该操作", 409: "操作冲突", 413: "提交的内容过大", 422: "数据有误",
-          429: "操作过于频繁", 500: "服务器出错了"}
-MESSAGES = {400: "请求格式不正确。", 403: "您没有权限访问此页面或执行此操作。",
-            404: "您要找的页面、任务或案件不存在，或不在您的辖区内。",
-            405: "此页面不支持该请求方式。", 413: "提交的内容超过了大小限制。",
-            429: "请求过于频繁，请稍后再试。", 500: "处理请求时发生了意外错误，请稍后重试；若问题持续，请联系管理员。"}
+TITLES = {400: _l("请求有误"), 401: _l("请先登录"), 403: _l("没有权限"), 404: _l("页面不存在"),
+          405: _l("不支持该操作"), 409: _l("操作冲突"), 413: _l("提交的内容过大"), 422: _l("数据有误"),
+          429: _l("操作过于频繁"), 500: _l("服务器出错了")}
+MESSAGES = {400: _l("请求格式不正确。"), 403: _l("您没有权限访问此页面或执行此操作。"),
+            404: _l("您要找的页面、任务或案件不存在，或不在您的辖区内。"),
+            405: _l("此页面不支持该请求方式。"), 413: _l("提交的内容超过了大小限制。"),
+            429: _l("请求过于频繁，请稍后再试。"),
+            500: _l("处理请求时发生了意外错误，请稍后重试；若问题持续，请联系管理员。")}
 
 
 def error_page(status, message=None):
-    page = render_template("pages/error.html", status=status, title=TITLES.get(status, "出错了"),
-                           message=message or MESSAGES.get(status, "请求无法完成。"))
+    page = render_template("pages/error.html", status=status, title=TITLES.get(status, _l("出错了")),
+                           message=message or MESSAGES.get(status, _l("请求无法完成。")))
     return page, status
 
 

@@ -1,36 +1,40 @@
-"""The pages: sign-in, inbox, task form, case, cases, supervisors' board.
+"""The pages: sign-in, language, inbox, task form, case, cases, starting a case.
 
-Like the API, each view reads through `engine.queries` (scoped to the signed-in principal) or
-gives one command to the service layer, and renders what comes back.
+Like the API, each view reads through `engine.queries` (or the scoped questions of
+`web.pages.listing`) for the signed-in principal, or gives one command to the service layer,
+and renders what comes back. The supervisors' board is in `board.py`, the admin pages in
+`admin.py`.
 """
 
-from flask import (current_app, flash, g, jsonify, redirect, render_template, request,
-                   url_for)
-from sqlalchemy import and_, func, select
-from sqlalchemy import case as sql_case
+from flask import (abort, current_app, flash, g, jsonify, redirect, render_template, request,
+                   send_file, session, url_for)
+from sqlalchemy import select
 
 from engine import deployment, queries
-from engine.access import may_act, scope_clause
+from engine.access import may_act
 from engine.deployment import HUMAN_TAGS
 from engine.errors import Conflict, Forbidden, ValidationFailed
 from engine.forms import form_key
-from engine.models import Case, Event, Organisation, ProcessDefinition, TaskRow
+from engine.models import Case, Event, Organisation, ProcessDefinition
 from engine.users import authenticate
-from web.pages import auth, bp, csrf, forms
-from web.pages.auth import back, login_required, safe_next, supervisor_required
-from web.pages.display import SOON, due_state
+from web.pages import auth, bp, csrf, documents, forms, i18n
+from web.pages.auth import back, login_required, safe_next
+from web.pages.display import due_state
 from web.pages.errors import error_page
+from web.pages.i18n import _
+from web.pages.listing import DUE_FILTERS, WHO_FILTERS, compounds_in_scope, inbox_tasks
 from web.services import engine
 
 PER_PAGE = 20
 THROTTLE = "linkage_login_throttle"
+MAX_COMPOUND_CHOICES = 500
 
 
 @bp.before_request
 def before():
     auth.load_signed_in_user()
     if request.method == "POST" and not csrf.request_is_valid():
-        return error_page(403, "页面已过期或请求无法验证（CSRF），请刷新页面后重试。")
+        return error_page(403, _("页面已过期或请求无法验证（CSRF），请刷新页面后重试。"))
     return None
 
 
@@ -44,15 +48,19 @@ def security_headers(response):
     return response
 
 
-def _page_arg():
+def page_arg():
     return max(1, request.args.get("page", 1, type=int) or 1)
 
 
-def _process_names(db):
+def page_count(page):
+    return max(1, -(-page.total // page.per_page))
+
+
+def process_names(db):
     return {d.process_id: d.name for d in queries.list_processes(db, 1, queries.MAX_PER_PAGE).items}
 
 
-def _org_names(db, codes):
+def org_names(db, codes):
     codes = {c for c in codes if c}
     if not codes:
         return {}
@@ -60,7 +68,7 @@ def _org_names(db, codes):
                            .where(Organisation.code.in_(codes))).all())
 
 
-# -- signing in and out -------------------------------------------------------------------
+# -- signing in and out, language ---------------------------------------------------------
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     next_url = safe_next(request.values.get("next"))
@@ -76,7 +84,7 @@ def login():
     if wait:
         minutes = max(1, (wait + 59) // 60)
         page = render_template("pages/login.html", username=username, next=next_url,
-                               error=f"登录失败次数过多，请 {minutes} 分钟后再试。")
+                               error=_("登录失败次数过多，请 %(minutes)s 分钟后再试。", minutes=minutes))
         return page, 429, {"Retry-After": str(wait)}
     user = None
     if username and password:
@@ -85,37 +93,65 @@ def login():
     if user is None:
         throttle.failed(key, now)
         return render_template("pages/login.html", username=username, next=next_url,
-                               error="用户名或密码错误")
+                               error=_("用户名或密码错误"))
     throttle.succeeded(key)
+    language = session.get(i18n.SESSION_KEY)
     auth.sign_in(user)
-    flash(f"欢迎，{user.display_name or user.username}", "success")
+    if language:
+        session[i18n.SESSION_KEY] = language  # the language chosen before signing in stays
+    flash(_("欢迎，%(name)s", name=user.display_name or user.username), "success")
     return redirect(next_url)
 
 
 @bp.post("/logout")
 def logout():
+    language = session.get(i18n.SESSION_KEY)
     auth.sign_out()
-    flash("您已退出登录", "success")
+    if language:
+        session[i18n.SESSION_KEY] = language
+    flash(_("您已退出登录"), "success")
     return redirect(url_for("pages.login"))
 
 
+@bp.post("/language")
+def set_language():
+    chosen = request.form.get("lang")
+    if chosen in i18n.LANGUAGES:
+        session[i18n.SESSION_KEY] = chosen
+    return redirect(back())
+
+
 # -- inbox and tasks ----------------------------------------------------------------------
+def inbox_filters():
+    """The inbox's filters from the query string; `mine=1` and `overdue=1` are older spellings.
+
+    By default the inbox holds the tasks the user can act on (`who=group`: their role is a
+    candidate, unclaimed or claimed by them); `who=all` widens it to everything in their area.
+    """
+    args = request.args
+    who = args.get("who") if args.get("who") in WHO_FILTERS else WHO_FILTERS[0]
+    if args.get("mine") == "1":
+        who = "mine"
+    due = args.get("due") if args.get("due") in DUE_FILTERS else None
+    if args.get("overdue") == "1":
+        due = "overdue"
+    return {"process": args.get("process") or None, "compound": args.get("compound") or None,
+            "due": due, "who": who}
+
+
 @bp.get("/")
 @login_required
 def inbox():
     principal = g.principal
-    process = request.args.get("process") or None
-    mine = request.args.get("mine") == "1"
-    overdue = request.args.get("overdue") == "1"
+    filters = inbox_filters()
     now = engine().clock.now()
     with engine().db.unit_of_work(write=False) as db:
-        page = queries.list_tasks(db, principal, None, None, overdue, now,
-                                  principal.username if mine else None, process,
-                                  _page_arg(), PER_PAGE)
+        page = inbox_tasks(db, principal, now, page=page_arg(), per_page=PER_PAGE, **filters)
         case_ids = {t.case_id for t in page.items}
         cases = {c.id: c for c in db.scalars(select(Case).where(Case.id.in_(case_ids)))} if case_ids else {}
-        compounds = _org_names(db, {t.compound for t in page.items})
-        processes = _process_names(db)
+        choices = compounds_in_scope(db, principal, MAX_COMPOUND_CHOICES + 1)
+        compounds = org_names(db, {t.compound for t in page.items})
+        processes = process_names(db)
     rows = [{"task": t, "case": cases.get(t.case_id), "due": due_state(t.due_at, now),
              "compound": compounds.get(t.compound, t.compound or ""),
              "process": processes.get(t.process_id, t.process_id),
@@ -124,19 +160,16 @@ def inbox():
                                                   or principal.is_supervisor)}
             for t in page.items]
     return render_template("pages/inbox.html", rows=rows, page=page, processes=processes,
-                           process=process, mine=mine, overdue=overdue, now=now,
-                           pages=_page_count(page))
-
-
-def _page_count(page):
-    return max(1, -(-page.total // page.per_page))
+                           filters=filters, compound_choices=choices[:MAX_COMPOUND_CHOICES],
+                           many_compounds=len(choices) > MAX_COMPOUND_CHOICES, now=now,
+                           pages=page_count(page))
 
 
 @bp.post("/tasks/<task_id>/claim")
 @login_required
 def claim(task_id):
     row = engine().claim_task(g.principal, task_id)
-    flash(f"已认领任务「{row.title}」", "success")
+    flash(_("已认领任务「%(title)s」", title=row.title), "success")
     return redirect(back())
 
 
@@ -144,7 +177,7 @@ def claim(task_id):
 @login_required
 def unclaim(task_id):
     row = engine().claim_task(g.principal, task_id, release=True)
-    flash(f"已退回任务「{row.title}」，其他人可以认领", "success")
+    flash(_("已退回任务「%(title)s」，其他人可以认领", title=row.title), "success")
     return redirect(back())
 
 
@@ -156,23 +189,27 @@ def task(task_id):
     with engine().db.unit_of_work(write=False) as db:
         row = queries.get_task(db, principal, task_id)
         case = db.get(Case, row.case_id)
-        compound = _org_names(db, {row.compound}).get(row.compound, row.compound or "")
+        compound = org_names(db, {row.compound}).get(row.compound, row.compound or "")
         process = db.get(ProcessDefinition, case.definition_id).name
     fields = forms.fields_from_schema(engine().forms.schema(row.form_key))
     can_act = row.state == "ready" and may_act(principal, row)
     context = {"row": row, "case": case, "compound": compound, "process": process,
                "fields": fields, "can_act": can_act, "general_errors": [], "now": now,
-               "due": due_state(row.due_at, now) if row.state == "ready" else None}
+               "due": due_state(row.due_at, now) if row.state == "ready" else None,
+               "upload_errors": [], "accept": documents.ACCEPT,
+               "max_mb": documents.max_bytes() // (1024 * 1024) or 1,
+               "max_files": documents.MAX_FILES}
     if request.method == "GET":
         return render_template("pages/task.html", **context)
     if row.state != "ready":
-        flash("任务已经完成或已取消", "warning")
+        flash(_("任务已经完成或已取消"), "warning")
         return redirect(url_for("pages.case_page", case_id=row.case_id))
     if not can_act:
-        raise Forbidden("您不能办理此任务")
+        raise Forbidden(_("您不能办理此任务"))
     data, errors = forms.convert(fields, request.form)
-    message = "表单填写有误，请按提示修改"
-    if not errors:
+    uploads, upload_errors = documents.check(request.files.getlist(documents.FIELD))
+    message = _("表单填写有误，请按提示修改")
+    if not errors and not upload_errors:
         try:
             done = engine().complete_task(principal, task_id, data)
         except ValidationFailed as exc:
@@ -181,15 +218,32 @@ def task(task_id):
             flash(exc.message, "warning")
             return redirect(url_for("pages.case_page", case_id=row.case_id))
         else:
+            _store_documents(uploads, row, principal)
             if done.status == "error":
-                flash(f"任务「{row.title}」已提交，但案件运行出错：{done.error}", "error")
+                flash(_("任务「%(title)s」已提交，但案件运行出错：%(error)s", title=row.title,
+                        error=done.error), "error")
             else:
-                flash(f"任务「{row.title}」已办理", "success")
+                flash(_("任务「%(title)s」已办理", title=row.title), "success")
             return redirect(url_for("pages.case_page", case_id=done.id))
     forms.keep_input(fields, request.form)
     general = forms.attach_errors(fields, errors)
-    context["general_errors"] = [message, *general]
+    if upload_errors or uploads:
+        upload_errors = upload_errors + [_("表单未提交，请重新选择附件")]
+    context.update(general_errors=[message, *general], upload_errors=upload_errors)
     return render_template("pages/task.html", **context), 422
+
+
+def _store_documents(uploads, row, principal):
+    if not uploads:
+        return
+    try:
+        with engine().db.unit_of_work() as db:
+            documents.store(db, uploads, row.case_id, row, principal, engine().clock.now())
+    except OSError:
+        current_app.logger.exception("could not store the documents of task %s", row.id)
+        flash(_("任务已办理，但附件保存失败，请联系管理员"), "error")
+    else:
+        flash(_("已上传 %(n)s 个附件", n=len(uploads)), "success")
 
 
 # -- cases ----------------------------------------------------------------------------------
@@ -203,15 +257,12 @@ def cases():
     now = engine().clock.now()
     with engine().db.unit_of_work(write=False) as db:
         page = queries.list_cases(db, principal, process, status, overdue, None, now,
-                                  _page_arg(), PER_PAGE)
-        compounds = _org_names(db, {c.compound for c in page.items})
-        processes = _process_names(db)
+                                  page_arg(), PER_PAGE)
+        compounds = org_names(db, {c.compound for c in page.items})
+        processes = process_names(db)
     return render_template("pages/cases.html", page=page, compounds=compounds,
                            processes=processes, process=process, status=status,
-                           overdue=overdue, pages=_page_count(page))
-
-
-MAX_COMPOUND_CHOICES = 500
+                           overdue=overdue, pages=page_count(page))
 
 
 @bp.route("/cases/new", methods=["GET", "POST"])
@@ -221,12 +272,9 @@ def start_case():
     principal = g.principal
     process_id = request.values.get("process") or None
     with engine().db.unit_of_work(write=False) as db:
-        processes = _process_names(db)
+        processes = process_names(db)
         definition = deployment.get_definition(db, process_id) if process_id else None
-        compounds = db.execute(
-            select(Organisation.code, Organisation.name)
-            .where(Organisation.kind == "compound", scope_clause(principal, Organisation.path))
-            .order_by(Organisation.code).limit(MAX_COMPOUND_CHOICES + 1)).all()
+        compounds = compounds_in_scope(db, principal, MAX_COMPOUND_CHOICES + 1)
     context = {"processes": processes, "definition": definition, "fields": [],
                "compounds": compounds[:MAX_COMPOUND_CHOICES],
                "many_compounds": len(compounds) > MAX_COMPOUND_CHOICES,
@@ -239,7 +287,7 @@ def start_case():
     if request.method == "GET":
         return render_template("pages/start.html", **context)
     data, errors = forms.convert(fields, request.form)
-    message = "表单填写有误，请按提示修改"
+    message = _("表单填写有误，请按提示修改")
     if not errors:
         try:
             case = engine().start_case(principal, definition.process_id, data,
@@ -248,9 +296,9 @@ def start_case():
             errors, message = dict(exc.fields or {}), exc.message or message
         else:
             if case.status == "error":
-                flash(f"案件已发起，但运行出错：{case.error}", "error")
+                flash(_("案件已发起，但运行出错：%(error)s", error=case.error), "error")
             else:
-                flash(f"已发起案件「{case.title}」", "success")
+                flash(_("已发起案件「%(title)s」", title=case.title), "success")
             return redirect(url_for("pages.case_page", case_id=case.id))
     context["compound_errors"] = errors.pop("compound", [])
     forms.keep_input(fields, request.form)
@@ -263,14 +311,15 @@ def start_case():
 def case_page(case_id):
     principal = g.principal
     now = engine().clock.now()
-    events_page = _page_arg()
+    events_page = page_arg()
     with engine().db.unit_of_work(write=False) as db:
         case = queries.get_case(db, principal, case_id)
         definition = db.get(ProcessDefinition, case.definition_id)
-        compound = _org_names(db, {case.compound}).get(case.compound, case.compound or "")
+        compound = org_names(db, {case.compound}).get(case.compound, case.compound or "")
         tasks = queries.case_tasks(db, case.id)
         timers = queries.case_timers(db, case.id)
         events = queries.list_events(db, principal, case.id, events_page, queries.MAX_PER_PAGE)
+        files = documents.of_case(db, case.id)
     meta = definition.task_meta or {}
 
     def element_name(element, detail=None):
@@ -282,16 +331,17 @@ def case_page(case_id):
                  for t in tasks]
     return render_template("pages/case.html", case=case, definition=definition,
                            compound=compound, tasks=task_rows, timers=timers, events=events,
-                           element_name=element_name, events_pages=_page_count(events), now=now,
-                           labels=_data_labels(definition))
+                           element_name=element_name, events_pages=page_count(events), now=now,
+                           labels=data_labels(definition), documents=files,
+                           human_size=documents.human_size)
 
 
-def _data_labels(definition):
+def data_labels(definition):
     """Chinese names of case data keys, from the titles in the process's form schemas."""
     keys = [definition.start_form] + [form_key(definition, element)
                                       for element, entry in (definition.task_meta or {}).items()
                                       if entry.get("tag") in HUMAN_TAGS]
-    labels = {"title": "标题"}
+    labels = {"title": _("标题")}
     for key in filter(None, keys):
         properties = (engine().forms.schema(key) or {}).get("properties") or {}
         for name, spec in properties.items():
@@ -325,47 +375,18 @@ def case_diagram_state(case_id):
                                                   if t.due_at is not None and t.due_at < now))})
 
 
-# -- supervisors' board -------------------------------------------------------------------
-@bp.get("/board")
-@supervisor_required
-def board():
-    principal = g.principal
-    now = engine().clock.now()
-    horizon = now + SOON
-    overdue_n = func.sum(sql_case((TaskRow.due_at < now, 1), else_=0)).label("overdue")
-    soon_n = func.sum(sql_case((and_(TaskRow.due_at >= now, TaskRow.due_at <= horizon), 1),
-                               else_=0)).label("soon")
-    watched = (TaskRow.state == "ready", scope_clause(principal, TaskRow.org_path),
-               TaskRow.due_at.is_not(None), TaskRow.due_at <= horizon)
-
-    def grouped(db, column):
-        return db.execute(select(column.label("key"), overdue_n, soon_n).where(*watched)
-                          .group_by(column).order_by(overdue_n.desc(), soon_n.desc(), column)).all()
-
+@bp.get("/cases/<case_id>/documents/<doc_id>")
+@login_required
+def case_document(case_id, doc_id):
     with engine().db.unit_of_work(write=False) as db:
-        by_process = grouped(db, TaskRow.process_id)
-        by_compound = grouped(db, TaskRow.compound)
-        late = queries.list_tasks(db, principal, None, None, True, now, None, None,
-                                  _page_arg(), PER_PAGE)
-        processes = _process_names(db)
-        compounds = _org_names(db, {r.key for r in by_compound} | {t.compound for t in late.items})
-        case_ids = {t.case_id for t in late.items}
-        titles = dict(db.execute(select(Case.id, Case.title).where(Case.id.in_(case_ids))).all()) \
-            if case_ids else {}
-    totals = {"overdue": sum(r.overdue or 0 for r in by_process),
-              "soon": sum(r.soon or 0 for r in by_process)}
-    return render_template("pages/board.html", by_process=by_process, by_compound=by_compound,
-                           totals=totals, late=late, processes=processes, compounds=compounds,
-                           titles=titles, now=now, pages=_page_count(late))
-
-
-@bp.post("/tasks/<task_id>/escalate")
-@supervisor_required
-def escalate(task_id):
-    reason = request.form.get("reason", "").strip()[:1000]
-    if not reason:
-        flash("请填写上报原因", "error")
-        return redirect(back(url_for("pages.board")))
-    engine().escalate_task(g.principal, task_id, reason)
-    flash("已上报上一级处理", "success")
-    return redirect(back(url_for("pages.board")))
+        case = queries.get_case(db, g.principal, case_id)
+        row = documents.get(db, case.id, doc_id)
+    path = documents.path_of(row) if row is not None else None
+    if path is None or not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype=row.content_type, download_name=row.file_name,
+                         as_attachment=row.content_type not in documents.INLINE_TYPES,
+                         max_age=0, etag=row.sha256)
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,1 @@
+"""Benchmarks of the engine: `make bench` (or `python bench/run.py [--quick]`)."""
