@@ -30,6 +30,7 @@ TARGETS = {  # key: (title, unit, target, higher is better)
     "P6": ("cases started per second (SQLite, one process)", "/s", 200, True),
     "P7": ("completions per second, PostgreSQL, 2 serve processes, 32 clients", "/s", 150, True),
     "P8": ("RSS of a serve process after 10,000 completions (and growth ≤ 2 %)", " MB", 300, False),
+    "P9": ("slowest page at city scale, server-side, p95", " ms", 150, False),
 }
 FIGURES = list(TARGETS)
 
@@ -42,6 +43,7 @@ RUNNERS = [  # (figures, module, function): modules load only when one of their 
     (("P6",), "start", "run_p6"),
     (("P7",), "serve", "run_p7"),
     (("P8",), "serve", "run_p8"),
+    (("P9",), "pages", "run_p9"),
 ]
 
 

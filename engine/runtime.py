@@ -128,7 +128,7 @@ class CaseRun:
             data = self._case_data()
             now = _projection(self.workflow, self.meta)
             self._project_tasks(now.ready)
-            self._project_waits(now.timers, now.waits)
+            new_timers, new_waits = self._project_waits(now.timers, now.waits)
             self._projected = now
             if self.workflow.completed and self.case.status == "running":
                 self.case.status = "completed"
@@ -139,6 +139,12 @@ class CaseRun:
             self.case.data = data
             self.case.updated_at = self.now
         self.session.flush()
+        # New timer and wait rows in one executemany each, after the flush that inserted a
+        # new case's row: as ORM objects each was an INSERT of its own (to fetch its id).
+        if new_timers:
+            self.session.connection().execute(_TIMERS.insert(), new_timers)
+        if new_waits:
+            self.session.connection().execute(_WAITS.insert(), new_waits)
 
     def _case_data(self):
         wf = self.workflow
@@ -208,30 +214,32 @@ class CaseRun:
 
     def _project_waits(self, timers_now, waits_now):
         stored, case_id = self._projected, self.case.id
+        connection = self.session.connection()  # plain statements: no ORM machinery needed
         gone = [task_id for task_id in stored.timers if task_id not in timers_now]
-        if gone:
-            self.session.execute(_DROP_TIMERS, {"w_case": case_id, "w_tasks": gone})
-        moved = []
+        if gone:  # an executemany: an expanding IN costs more to render than it saves
+            connection.execute(_DROP_TIMER, [{"w_case": case_id, "w_task": t} for t in gone])
+        moved, new_timers, new_waits = [], [], []
         for task_id, (task, due) in timers_now.items():
             if task_id not in stored.timers:
                 element = _bpmn_id(task)
-                self.session.add(TimerRow(case_id=case_id, task_id=task_id, element=element,
-                                          name=self.meta.get(element, {}).get("name") or element,
-                                          due_at=due))
+                new_timers.append({"case_id": case_id, "task_id": task_id, "element": element,
+                                   "name": self.meta.get(element, {}).get("name") or element,
+                                   "due_at": due})
             elif stored.timers[task_id][1] != due:
-                self.session.execute(_MOVE_TIMER, {"w_case": case_id, "w_task": task_id, "w_due": due})
+                connection.execute(_MOVE_TIMER, {"w_case": case_id, "w_task": task_id, "w_due": due})
                 moved.append(task_id)
         if gone or moved:
             self._forget(TimerRow, lambda row: row["task_id"] in gone or row["task_id"] in moved)
         dropped = [key for key in stored.waits if key not in waits_now]
         for task_id, name in dropped:
-            self.session.execute(_DROP_WAIT, {"w_case": case_id, "w_task": task_id, "w_message": name})
+            connection.execute(_DROP_WAIT, {"w_case": case_id, "w_task": task_id, "w_message": name})
         if dropped:
             self._forget(MessageWait, lambda row: (row["task_id"], row["message"]) in dropped)
         for (task_id, name), task in waits_now.items():
             if (task_id, name) not in stored.waits:
-                self.session.add(MessageWait(case_id=case_id, task_id=task_id,
-                                             element=_bpmn_id(task), message=name))
+                new_waits.append({"case_id": case_id, "task_id": task_id,
+                                  "element": _bpmn_id(task), "message": name})
+        return new_timers, new_waits
 
     def _forget(self, cls, matches):
         """Drop this session's objects of rows just deleted or changed by the statements above:
@@ -244,8 +252,8 @@ class CaseRun:
 
 # The projection changes `save` makes with plain statements, built once (no ORM object needed).
 _TIMERS, _WAITS = TimerRow.__table__, MessageWait.__table__
-_DROP_TIMERS = _TIMERS.delete().where(_TIMERS.c.case_id == bindparam("w_case"),
-                                      _TIMERS.c.task_id.in_(bindparam("w_tasks", expanding=True)))
+_DROP_TIMER = _TIMERS.delete().where(_TIMERS.c.case_id == bindparam("w_case"),
+                                     _TIMERS.c.task_id == bindparam("w_task"))
 _MOVE_TIMER = _TIMERS.update().where(_TIMERS.c.case_id == bindparam("w_case"),
                                      _TIMERS.c.task_id == bindparam("w_task")) \
     .values(due_at=bindparam("w_due", type_=_TIMERS.c.due_at.type))

@@ -338,7 +338,7 @@ class Engine:
         passes `strict=False` and simply never goes back in time.
         """
         with self.db.unit_of_work() as session:
-            state = last_tick(session)  # locked: workers starting together both create it
+            state = last_tick(session)  # locked, so workers starting together do not both insert it
             last = aware(datetime.fromisoformat(state.value)) if state else None
             now = aware(now) if now is not None else self.clock.now()
             if last is not None and now < last:

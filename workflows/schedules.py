@@ -67,7 +67,11 @@ def contract_watch_start(occurrence):
 
 
 def contract_end_dates(session, schedule, first, last):
-    """Contract watches whose opening day lies in [first, last], from the service contracts."""
+    """Contract watches whose opening day lies in [first, last], from the service contracts.
+
+    A contract already watched by a running case (registered by hand, or started earlier) is
+    left to that case."""
+    from engine.models import Case
     from workflows.models import ServiceContract
     notice_default = period("non_renewal_notice_days")
     preparation = int(schedule.params.get("preparation_days", period("renewal_preparation_days")))
@@ -76,7 +80,14 @@ def contract_end_dates(session, schedule, first, last):
         ServiceContract.status == "active", ServiceContract.ends_on.is_not(None),
         ServiceContract.ends_on >= first, ServiceContract.ends_on <= date.fromordinal(
             last.toordinal() + longest))
-    for contract in session.scalars(query.order_by(ServiceContract.ends_on, ServiceContract.code)):
+    contracts = session.scalars(query.order_by(ServiceContract.ends_on, ServiceContract.code)).all()
+    watched = {(compound, (data or {}).get("contract_code")) for compound, data in session.execute(
+        select(Case.compound, Case.data).where(
+            Case.process_id == "contract_watch", Case.status == "running",
+            Case.compound.in_({c.compound_code for c in contracts})))} if contracts else set()
+    for contract in contracts:
+        if (contract.compound_code, contract.code) in watched:
+            continue
         milestones = renewal_schedule(contract.ends_on, contract.notice_days or notice_default,
                                       preparation)
         if first <= milestones.opens_on <= last:

@@ -112,7 +112,8 @@ def test_a_dead_mail_server_does_not_hold_up_the_webhook_and_fails_visibly(
         assert listed["total"] == 1 and listed["items"][0]["recipient"] == "liu@anju-wy.example.cn"
         assert "451" in listed["items"][0]["last_error"]
         client = app.test_client()
-        token = client.post("/api/v1/auth/token", json={"username": "company", "password": "pw-1234"}).get_json()["token"]
+        token = client.post("/api/v1/auth/token",
+                            json={"username": "company", "password": "pw-1234"}).get_json()["token"]
         answer = client.get("/api/v1/deliveries", headers={"Authorization": f"Bearer {token}"})
         assert answer.status_code == 403 and answer.get_json()["error"]["code"] == "forbidden"
 

@@ -20,7 +20,8 @@ def app(engine, database, clock):
 
 def bearer(app, username):
     client = app.test_client()
-    token = client.post("/api/v1/auth/token", json={"username": username, "password": "pw-1234"}).get_json()["token"]
+    token = client.post("/api/v1/auth/token",
+                        json={"username": username, "password": "pw-1234"}).get_json()["token"]
     return client, {"Authorization": f"Bearer {token}"}
 
 

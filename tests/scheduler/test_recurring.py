@@ -15,24 +15,9 @@ from engine.errors import ValidationFailed
 from engine.models import Case
 from engine.scheduler_admin import save
 from engine.scheduler_models import ScheduleRun
-from tests.scheduler.conftest import prepare
+from tests.scheduler.conftest import bpmn_file, prepare
 
 COMMUNITIES = {"140502001001": "凤台社区", "140502001002": "钟家庄社区"}
-CONTRACT_WATCH = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Definitions_cw"
-    targetNamespace="urn:linkage:test">
-  <bpmn:process id="contract_watch" name="合同期限监督" isExecutable="true">
-    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:userTask id="decide_renewal" name="组织业主决定续聘" camunda:candidateGroups="owners">
-      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-    </bpmn:userTask>
-    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="decide_renewal" />
-    <bpmn:sequenceFlow id="f2" sourceRef="decide_renewal" targetRef="end" />
-  </bpmn:process>
-</bpmn:definitions>
-""".encode("utf-8")
 
 
 def beijing(*args):
@@ -126,7 +111,7 @@ def test_undeployed_process_waits_with_a_warning_then_catches_up(engine, caplog)
     with engine.db.unit_of_work(write=False) as session:
         assert session.scalar(select(func.count()).select_from(ScheduleRun)) == 0
 
-    engine.deploy([("contract_watch.bpmn", CONTRACT_WATCH)], SYSTEM)
+    engine.deploy([bpmn_file("contract_watch.bpmn")], SYSTEM)
     # Ends 30 September: the 90-day notice is due 2 July, preparation opens 30 days earlier.
     _, fired = engine.tick(beijing(2026, 6, 10, 10))
     watch = [f for f in fired if f["kind"] == "recurring"]
@@ -135,6 +120,22 @@ def test_undeployed_process_waits_with_a_warning_then_catches_up(engine, caplog)
     assert case.compound == "C0001" and case.data["contract_code"] == "HT-2026-001"
     assert case.data["notice_on"] == "2026-07-02" and case.data["ends_on"] == "2026-09-30"
     assert [f for f in engine.tick(beijing(2026, 6, 30, 10))[1] if f["kind"] == "recurring"] == []
+
+
+def test_a_contract_already_watched_by_a_running_case_is_not_watched_twice(engine):
+    from workflows.models import ServiceContract
+    engine.deploy([bpmn_file("contract_watch.bpmn")], SYSTEM)
+    with engine.db.unit_of_work() as session:
+        session.add(ServiceContract(code="HT-2026-001", compound_code="C0001",
+                                    enterprise_code="E0001", starts_on=date(2023, 6, 1),
+                                    ends_on=date(2026, 9, 30), status="active"))
+    registered = engine.start_case(SYSTEM, "contract_watch", {"contract_code": "HT-2026-001"}, "C0001")
+    assert registered.status == "running"
+    add(engine, name="合同期限监督", process_id="contract_watch", rule="hook:contract_end",
+        params={"preparation_days": 30})
+    _, fired = engine.tick(beijing(2026, 6, 10, 10))
+    assert [f for f in fired if f["kind"] == "recurring"] == []
+    assert [c.id for c in cases_of(engine, "contract_watch")] == [registered.id]
 
 
 def test_a_run_interrupted_after_starting_its_case_is_not_started_again(engine):

@@ -41,7 +41,8 @@ def test_rectification_left_alone_is_reminded_then_escalated_to_the_street(engin
     timers = [f["element"] for f in fired if f["kind"] == "timer"]
     assert timers == ["remind_company", "deadline_passed"]  # halfway reminder, then the deadline
 
-    sent = [(e.at, e.detail["recipient"], e.detail["reminder"]) for e in events(engine, case.id, "reminder_sent")]
+    sent = [(e.at, e.detail["recipient"], e.detail["reminder"])
+            for e in events(engine, case.id, "reminder_sent")]
     assert sorted({r for _, r, _ in sent}) == ["company", "company2"]
     assert len(sent) == 6
     # Escalated to the street by the deadline timer: the street's task is ready, nobody acted.

@@ -9,6 +9,7 @@ import re
 from functools import wraps
 
 from flask import flash, g, redirect, render_template, request, url_for
+from markupsafe import Markup, escape
 from sqlalchemy import func, or_, select
 
 from engine import queries
@@ -213,7 +214,25 @@ def admin_orgs():
             User.org_code.in_([o.code for o in page.items])).group_by(User.org_code)).all())
     return render_template("pages/admin_orgs.html", page=page, pages=page_count(page), search=search,
                            kind=kind, kinds=ORG_KINDS, form=form, enterprises=enterprises,
+                           enterprise_options=_enterprise_options(enterprises),
                            management_types=MANAGEMENT_TYPES, users=users), status
+
+
+def _enterprise_options(enterprises):
+    """The enterprise <option>s of a compound row, with its enterprise selected.
+
+    Every compound row of a page has this select and a city has hundreds of enterprises, so
+    the options are escaped and joined once per page; a row only marks its own choice.
+    """
+    options = "".join(f'<option value="{escape(code)}">{escape(name)}</option>'
+                      for code, name in enterprises.items())
+
+    def for_row(selected):
+        if not selected:
+            return Markup(options)
+        mark = f'<option value="{escape(selected)}">'
+        return Markup(options.replace(mark, mark[:-1] + " selected>", 1))
+    return for_row
 
 
 @bp.post("/admin/orgs/<code>")
