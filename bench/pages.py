@@ -190,6 +190,8 @@ HEADER = ["page", "user", "median ms", "p95 ms", "CPU median ms", "target ms", "
 
 def measure(app, repetitions, warmup=2):
     """A PageTiming per planned page, over `repetitions` rounds of every page in turn."""
+    from web.server import settle_heap
+    settle_heap()  # as each `linkage serve` worker does once its app is loaded
     plan = [PageTiming(label, user or "-", url) for label, user, url in pages_of(app)]
     browsers = {name: Browser(app, name) for name in USERS}
     anonymous = app.test_client()
