@@ -105,9 +105,9 @@ def _year_exceptions(year: int) -> _Exceptions:
         if year not in _warned_years:
             _warned_years.add(year)
             warnings.warn(
-                f"{year} 年没有法定节假日安排数据，按周一至周五工作计算 "
-                f"(no official holiday arrangement for {year}; using Mon-Fri). "
-                "Load it with load_arrangement_file().",
+                f"{year} 年没有法定节假日安排数据，暂按周一至周五工作计算；国务院办公厅公布后"
+                f"请用 `linkage calendar load FILE` 载入 (no official holiday arrangement for "
+                f"{year} yet; using Mon-Fri until it is loaded).",
                 CalendarDataMissing,
                 stacklevel=_caller_stacklevel(),
             )

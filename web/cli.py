@@ -3,6 +3,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from datetime import datetime
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from engine.access import ROLES, SYSTEM
+from engine.calendar import CalendarDataMissing
 from engine.clock import aware
 from engine.errors import EngineError
 from engine.users import add_user
@@ -166,7 +168,18 @@ cli = FlaskGroup(create_app=_create_app, add_default_commands=False, add_version
                  load_dotenv=False, help="Linkage 三方联动工作流引擎")
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None,
+                  _default=warnings.showwarning):
+    """A missing holiday arrangement is news for the operator, not a Python warning with a
+    source line: say it once, plainly, and how to fix it."""
+    if issubclass(category, CalendarDataMissing):
+        click.echo(f"注意：{message}", err=True)
+    else:
+        _default(message, category, filename, lineno, file, line)
+
+
 def main():
+    warnings.showwarning = _show_warning
     cli.main(prog_name="linkage")
 
 

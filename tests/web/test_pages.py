@@ -303,6 +303,17 @@ def test_case_page_shows_tasks_data_timers_and_diagram(client, engine, clerk, cl
     assert b'<bpmn:process id="await_reply"' in xml.data
 
 
+def test_case_page_names_people_and_choices_in_chinese(client, engine, clerk, review_case):
+    case, task = review_case
+    engine.complete_task(clerk, task.id, {"opinion": "材料齐全", "score": 4, "passed": True,
+                                          "checks": ["license", "contract"]})
+    client.login("clerk")
+    body = text(client.get(f"/cases/{case.id}"))
+    assert "营业执照、服务合同" in body and '"license"' not in body  # labels, not stored values
+    assert "张专干（clerk）" in body  # who started it and who acted, as people know them
+    assert "审核通过" in body and "是" in body
+
+
 def test_diagram_state(client, engine, clerk, clock, review_case):
     case, task = review_case
     client.login("clerk")

@@ -74,8 +74,14 @@ def role_names(groups):
     return _("、").join(role_name(g) for g in groups or []) or _("不限")
 
 
-def show_value(value):
-    """A case data value as text: 是/否 for booleans, JSON for lists and objects."""
+def show_value(value, choices=None):
+    """A case data value as text: 是/否 for booleans, a choice's Chinese label (`choices`,
+    value -> label) for a choice or a list of choices, JSON for other lists and objects."""
+    if choices:
+        if isinstance(value, str) and value in choices:
+            return choices[value]
+        if isinstance(value, list) and value and all(isinstance(v, str) and v in choices for v in value):
+            return "、".join(choices[v] for v in value)
     if isinstance(value, bool):
         return _("是") if value else _("否")
     if value is None:

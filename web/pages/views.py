@@ -15,7 +15,7 @@ from engine.access import may_act
 from engine.deployment import HUMAN_TAGS
 from engine.errors import Conflict, Forbidden, ValidationFailed
 from engine.forms import form_key
-from engine.models import Case, Event, Organisation, ProcessDefinition
+from engine.models import Case, Event, Organisation, ProcessDefinition, User
 from engine.users import authenticate
 from web.pages import auth, bp, csrf, documents, forms, i18n
 from web.pages.auth import back, login_required, safe_next
@@ -66,6 +66,16 @@ def org_names(db, codes):
         return {}
     return dict(db.execute(select(Organisation.code, Organisation.name)
                            .where(Organisation.code.in_(codes))).all())
+
+
+def people_names(db, usernames):
+    """username -> "name (username)" for the people a page mentions; a clerk knows 张专干, not
+    `demo.clerk`. Accounts without a display name, or gone, keep the username."""
+    usernames = {u for u in usernames if u}
+    if not usernames:
+        return {}
+    return {username: f"{name}（{username}）" for username, name in db.execute(
+        select(User.username, User.display_name).where(User.username.in_(usernames))) if name}
 
 
 # -- signing in and out, language ---------------------------------------------------------
@@ -320,6 +330,8 @@ def case_page(case_id):
         timers = queries.case_timers(db, case.id)
         events = queries.list_events(db, principal, case.id, events_page, queries.MAX_PER_PAGE)
         files = documents.of_case(db, case.id)
+        people = people_names(db, {case.started_by, *(t.assignee for t in tasks),
+                                   *(e.actor for e in events.items), *(d.uploaded_by for d in files)})
     meta = definition.task_meta or {}
 
     def element_name(element, detail=None):
@@ -329,25 +341,35 @@ def case_page(case_id):
 
     task_rows = [{"task": t, "due": due_state(t.due_at, now), "can_act": may_act(principal, t)}
                  for t in tasks]
+    labels, value_labels = data_labels(definition)
     return render_template("pages/case.html", case=case, definition=definition,
                            compound=compound, tasks=task_rows, timers=timers, events=events,
                            element_name=element_name, events_pages=page_count(events), now=now,
-                           labels=data_labels(definition), documents=files,
-                           human_size=documents.human_size)
+                           labels=labels, value_labels=value_labels, documents=files,
+                           human_size=documents.human_size, person=lambda u: people.get(u, u))
 
 
 def data_labels(definition):
-    """Chinese names of case data keys, from the titles in the process's form schemas."""
+    """Chinese names of case data keys and of their choice values, from the process's form
+    schemas: `({key: title}, {key: {value: label}})`, so the case page shows 业主投诉 where
+    the data holds `complaint`."""
     keys = [definition.start_form] + [form_key(definition, element)
                                       for element, entry in (definition.task_meta or {}).items()
                                       if entry.get("tag") in HUMAN_TAGS]
-    labels = {"title": _("标题")}
+    labels, value_labels = {"title": _("标题")}, {}
     for key in filter(None, keys):
         properties = (engine().forms.schema(key) or {}).get("properties") or {}
         for name, spec in properties.items():
-            if isinstance(spec, dict) and spec.get("title"):
+            if not isinstance(spec, dict):
+                continue
+            if spec.get("title"):
                 labels.setdefault(name, str(spec["title"]))
-    return labels
+            choices = spec if "enum" in spec else spec.get("items") or {}
+            titles = isinstance(choices, dict) and (choices.get("x-enum-labels") or choices.get(
+                "x-enum-titles") or choices.get("enumNames"))  # as the form renderer reads them
+            if titles and choices.get("enum"):
+                value_labels.setdefault(name, dict(zip(choices["enum"], titles)))
+    return labels, value_labels
 
 
 @bp.get("/cases/<case_id>/diagram.bpmn")
