@@ -31,6 +31,7 @@ def create_app(test_config=None):
         BPMN_DIR=str(ROOT / "bpmn"),
         BASE_URL=os.environ.get("LINKAGE_BASE_URL", "http://127.0.0.1:5000"),
         MAX_CONTENT_LENGTH=int(os.environ.get("LINKAGE_MAX_BODY", 16 * 1024 * 1024)),
+        UPLOAD_FOLDER=os.environ.get("LINKAGE_UPLOAD_FOLDER"),  # default: instance/uploads
         JSON_AS_ASCII=False,
         CLOCK=None,
     )

@@ -105,3 +105,14 @@ def test_init_creates_the_documents_table(tmp_path):
     schema.upgrade(engine_only)
     assert "case_documents" in inspect(engine_only.engine).get_table_names()
     engine_only.dispose()
+
+
+def test_the_upload_folder_is_set_by_the_environment(monkeypatch, tmp_path):
+    """Several web machines share one folder for attachments (docs/deploy.md)."""
+    from web.app import create_app
+    monkeypatch.setenv("LINKAGE_UPLOAD_FOLDER", str(tmp_path / "shared"))
+    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
+    try:
+        assert app.config["UPLOAD_FOLDER"] == str(tmp_path / "shared")
+    finally:
+        app.extensions["linkage"].db.dispose()
