@@ -84,11 +84,17 @@ def principal_for(session, user):
     """
     from engine.models import Organisation
     org = session.get(Organisation, user.org_code) if user.org_code else None
-    path = org.path if org else ""
+    return principal_of(session, user.username, user.role, user.org_code,
+                        org.path if org else "", org.kind if org else None)
+
+
+def principal_of(session, username, role, org_code, org_path, org_kind):
+    """`principal_for` from a user's fields and organisation already read (the API's token
+    check reads them in one query); the session is asked only for a company's compounds."""
     scope = ()
-    if user.role == "company" and org is not None and org.kind == "enterprise":
-        scope = (path, *managed_compound_paths(session, org.code))
-    return Principal(user.username, user.role, user.org_code, path, scope)
+    if role == "company" and org_kind == "enterprise":
+        scope = (org_path, *managed_compound_paths(session, org_code))
+    return Principal(username, role, org_code, org_path or "", scope)
 
 
 def may_act(principal, task):

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import timezone
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import inspect, select, update
+from sqlalchemy import bindparam, inspect, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -103,13 +103,19 @@ def chain_new_events(session, _flush_context, _instances):
         _move_head(session, case, start, head)
 
 
+_CASES = Case.__table__
+_HEAD_TYPE = _CASES.c.audit_head.type
+_MOVE_HEAD = (update(_CASES)  # built once: every step of every case runs it
+              .where(_CASES.c.id == bindparam("w_id"),
+                     _CASES.c.audit_head.is_not_distinct_from(bindparam("w_start", type_=_HEAD_TYPE)))
+              .values(audit_head=bindparam("w_head", type_=_HEAD_TYPE)))
+
+
 def _move_head(session, case, start, head):
     """Compare-and-set the case's head, leaving its version alone: a transaction that chained
     onto a head another one has moved meanwhile fails (409), so the chain never forks."""
-    table = Case.__table__
-    moved = session.connection().execute(
-        update(table).where(table.c.id == case.id, table.c.audit_head.is_not_distinct_from(start))
-        .values(audit_head=head))
+    moved = session.connection().execute(_MOVE_HEAD, {"w_id": case.id, "w_start": start,
+                                                      "w_head": head})
     if moved.rowcount != 1:
         raise StaleDataError(f"audit head of case {case.id} moved underneath")
     set_committed_value(case, "audit_head", head)

@@ -26,6 +26,9 @@ from engine.models import Case, Event, MessageWait, ProcessDefinition, TaskRow, 
 from engine.scripts import ClockScriptEngine, ScriptRefused
 
 AUDITED = "linkage_audited"
+# session.info key: ids of the cases whose row this transaction has locked (`lock_case`), so
+# that `Runtime.open(lock=True)` does not ask PostgreSQL for the same lock twice.
+LOCKED_CASES = "linkage_locked_cases"
 STATUS_NAMES = {"running": "进行中", "completed": "完成", "cancelled": "取消", "error": "出错"}
 
 
@@ -58,6 +61,15 @@ def _message_names(definition):
     if isinstance(definition, MessageEventDefinition):
         return [definition.name]
     return [n for d in getattr(definition, "event_definitions", []) for n in _message_names(d)]
+
+
+def lock_case(session, case_id):
+    """Lock a case's row for the rest of the transaction (PostgreSQL; SQLite's BEGIN
+    IMMEDIATE holds the database already) and read it afresh: concurrent commands on one case
+    queue here, and the one that waited sees what the first wrote."""
+    case = session.get(Case, str(case_id), with_for_update=True, populate_existing=True)
+    session.info.setdefault(LOCKED_CASES, set()).add(str(case_id))
+    return case
 
 
 class CaseRun:
@@ -375,7 +387,8 @@ class Runtime:
         return CaseRun(self, session, case, definition, workflow, actor)
 
     def open(self, session, case_id, actor, lock=False):
-        if lock and session.bind.dialect.name == "postgresql":
+        if lock and session.bind.dialect.name == "postgresql" \
+                and str(case_id) not in session.info.get(LOCKED_CASES, ()):
             case = session.scalars(select(Case).where(Case.id == str(case_id)).with_for_update()).first()
         else:  # SQLite's BEGIN IMMEDIATE already holds the write lock; no query if read already
             case = session.get(Case, str(case_id))

@@ -19,7 +19,7 @@ from engine.forms import FormRegistry
 from engine.handlers import HandlerRegistry
 from engine.models import (Case, EngineState, Event, MessageWait, Organisation, ProcessDefinition,
                            TaskRow, TimerRow)
-from engine.runtime import CaseFailed, Runtime, all_tasks, find_task
+from engine.runtime import CaseFailed, Runtime, all_tasks, find_task, lock_case
 from engine.sweep import Scheduler, last_tick
 from engine.timers import due_at
 
@@ -198,11 +198,18 @@ class Engine:
             # Every caller changes the task: take its case's row lock first, then read the task
             # again, or two racing claims could both read "unclaimed" and both win. (SQLite's
             # BEGIN IMMEDIATE already serializes writers from the start of the transaction.)
-            session.get(Case, row.case_id, with_for_update=True, populate_existing=True)
+            lock_case(session, row.case_id)
             session.refresh(row)
         return row
 
-    def complete_task(self, actor, task_id, data):
+    def complete_task(self, actor, task_id, data, view=None):
+        """Complete a ready task with its form data and step the case on.
+
+        Returns the case or, given `view(session, case)`, what it returns, computed in the
+        completion's own transaction: an entry point that answers with the case's new state
+        reads it there instead of opening another transaction to read it again.
+        """
+        view = view or (lambda _session, case: case)
         with self.db.unit_of_work() as session:
             row = self._visible_task(session, actor, task_id)
             if row.state != "ready":
@@ -224,17 +231,17 @@ class Engine:
                 session.rollback()
             else:
                 self._save(session, run)
-                return run.case
-        return self._mark_failed(case_id, actor, failed)
+                return view(session, run.case)
+        return self._mark_failed(case_id, actor, failed, view)
 
-    def _mark_failed(self, case_id, actor, message):
+    def _mark_failed(self, case_id, actor, message, view=None):
         """Record a failed step: the case stays as it was before the step, in `error`."""
         with self.db.unit_of_work() as session:
             case = session.get(Case, case_id)
             case.status, case.error = "error", message
             session.add(Event(case_id=case_id, at=self.clock.now(), actor=actor.username,
                               kind="case_error", element=None, detail={"message": message}))
-            return case
+            return view(session, case) if view else case
 
     def claim_task(self, actor, task_id, release=False):
         with self.db.unit_of_work() as session:

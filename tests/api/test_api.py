@@ -96,6 +96,8 @@ def test_task_view_complete_twice_and_escalate(api, app, clock):
     assert "bureau" in detail["candidate_groups"]
     status, body = api.call("POST", f"/tasks/{task['id']}/complete", {"data": {"ok": True}})
     assert status == 200 and body["status"] == "completed"
+    # The answer is read inside the completion's transaction: exactly what a reader sees after.
+    assert api.call("GET", f"/cases/{case['id']}") == (200, body)
     status, body = api.call("POST", f"/tasks/{task['id']}/complete", {"data": {}})
     assert status == 409 and body["error"]["code"] == "conflict"
     _, events = api.call("GET", f"/cases/{case['id']}/events")

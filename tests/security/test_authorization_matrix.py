@@ -118,8 +118,8 @@ def admin_token_id(world, role):
     token = token_for(world.eng, "admin")
     with world.eng.db.unit_of_work(write=False) as session:
         from engine.users import live_token
-        row, _ = live_token(session, token)
-    return {"token_id": row.id}
+        token_id, _ = live_token(session, token)
+    return {"token_id": token_id}
 
 
 def fresh_token(world, role):
