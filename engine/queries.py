@@ -4,7 +4,7 @@ None of these loads a workflow. Every list is scoped to what the principal may s
 """
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from engine.access import in_scope, scope_clause
 from engine.errors import NotFound
@@ -82,14 +82,19 @@ def get_case(session, principal, case_id):
     return case
 
 
+# Built once: every answer about a case (API, case page, each completion's reply) runs these.
+_CASE_TASKS = select(TaskRow).where(TaskRow.case_id == bindparam("case_id"),
+                                    TaskRow.state.in_(bindparam("states", expanding=True))) \
+    .order_by(TaskRow.created_at, TaskRow.id)
+_CASE_TIMERS = select(TimerRow).where(TimerRow.case_id == bindparam("case_id")).order_by(TimerRow.due_at)
+
+
 def case_tasks(session, case_id, states=("ready",)):
-    return session.scalars(select(TaskRow).where(TaskRow.case_id == case_id, TaskRow.state.in_(states))
-                           .order_by(TaskRow.created_at, TaskRow.id)).all()
+    return session.scalars(_CASE_TASKS, {"case_id": case_id, "states": list(states)}).all()
 
 
 def case_timers(session, case_id):
-    return session.scalars(select(TimerRow).where(TimerRow.case_id == case_id)
-                           .order_by(TimerRow.due_at)).all()
+    return session.scalars(_CASE_TIMERS, {"case_id": case_id}).all()
 
 
 def list_tasks(session, principal, case_id=None, state=None, overdue=False, now=None,

@@ -10,7 +10,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 
-from sqlalchemy import bindparam, inspect, select
+from sqlalchemy import bindparam, event, inspect, select
+from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util import BpmnEvent
@@ -26,8 +27,9 @@ from engine.models import Case, Event, MessageWait, ProcessDefinition, TaskRow, 
 from engine.scripts import ClockScriptEngine, ScriptRefused
 
 AUDITED = "linkage_audited"
-# session.info key: ids of the cases whose row this transaction has locked (`lock_case`), so
-# that `Runtime.open(lock=True)` does not ask PostgreSQL for the same lock twice.
+# session.info key: the cases whose row this transaction has locked (`lock_case`), by id, so
+# that `Runtime.open(lock=True)` neither asks PostgreSQL for the same lock twice nor reads the
+# row again (held here, not only in the session's weak identity map, which may drop it).
 LOCKED_CASES = "linkage_locked_cases"
 STATUS_NAMES = {"running": "进行中", "completed": "完成", "cancelled": "取消", "error": "出错"}
 
@@ -68,8 +70,14 @@ def lock_case(session, case_id):
     IMMEDIATE holds the database already) and read it afresh: concurrent commands on one case
     queue here, and the one that waited sees what the first wrote."""
     case = session.get(Case, str(case_id), with_for_update=True, populate_existing=True)
-    session.info.setdefault(LOCKED_CASES, set()).add(str(case_id))
+    session.info.setdefault(LOCKED_CASES, {})[str(case_id)] = case
     return case
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_locks(session):
+    """A rolled-back transaction holds no row locks any more."""
+    session.info.pop(LOCKED_CASES, None)
 
 
 class CaseRun:
@@ -387,8 +395,10 @@ class Runtime:
         return CaseRun(self, session, case, definition, workflow, actor)
 
     def open(self, session, case_id, actor, lock=False):
-        if lock and session.bind.dialect.name == "postgresql" \
-                and str(case_id) not in session.info.get(LOCKED_CASES, ()):
+        locked = session.info.get(LOCKED_CASES, {}).get(str(case_id))
+        if locked is not None:
+            case = locked
+        elif lock and session.bind.dialect.name == "postgresql":
             case = session.scalars(select(Case).where(Case.id == str(case_id)).with_for_update()).first()
         else:  # SQLite's BEGIN IMMEDIATE already holds the write lock; no query if read already
             case = session.get(Case, str(case_id))
