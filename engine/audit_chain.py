@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
+from engine.db import holds_case
 from engine.models import Case, Event
 
 GENESIS = ""
@@ -97,7 +98,9 @@ def chain_new_events(session, _flush_context, _instances):
     for case_id, (case, start, head) in heads.items():
         if case is None:
             continue  # the foreign key refuses the event
-        if case in new_cases.values():
+        if case in new_cases.values() or (case in session.dirty and holds_case(session, case_id)):
+            # Written with the case's own (version-checked) UPDATE: a new case, or one this
+            # transaction updates anyway while no other writer can move its head meanwhile.
             case.audit_head = head
             continue
         _move_head(session, case, start, head)

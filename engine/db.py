@@ -75,3 +75,33 @@ class Database:
 
     def dispose(self):
         self.engine.dispose()
+
+
+# -- row locks held by a transaction --------------------------------------------------------
+# session.info key: the cases whose row this transaction locked with `FOR UPDATE`, by id. The
+# objects are held here, not only in the session's weak identity map, which may drop them.
+LOCKED_CASES = "linkage_locked_cases"
+
+
+def remember_locked(session, case):
+    session.info.setdefault(LOCKED_CASES, {})[case.id] = case
+
+
+def locked_case(session, case_id):
+    """The case whose row this transaction locked, or None."""
+    return session.info.get(LOCKED_CASES, {}).get(str(case_id))
+
+
+def holds_case(session, case_id):
+    """Whether no other writer can change the case's row until this transaction ends: a
+    SQLite write transaction holds the whole database from its `BEGIN IMMEDIATE`; on
+    PostgreSQL, a case whose row was locked `FOR UPDATE`."""
+    if session.bind.dialect.name == "sqlite":
+        return bool(session.bind.get_execution_options().get("linkage_write", True))
+    return locked_case(session, case_id) is not None
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_locks(session):
+    """A rolled-back transaction holds no row locks any more."""
+    session.info.pop(LOCKED_CASES, None)

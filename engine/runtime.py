@@ -10,8 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 
-from sqlalchemy import bindparam, event, inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, inspect, select
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util import BpmnEvent
@@ -20,6 +19,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine import history, spiff, timers
 from engine.calendar import CHINA_TZ
+from engine.db import locked_case, remember_locked
 from engine.deployment import ACTIVITY_TAGS, HUMAN_TAGS
 from engine.errors import Conflict, NotFound
 from engine.handlers import ServiceContext
@@ -27,10 +27,6 @@ from engine.models import Case, Event, MessageWait, ProcessDefinition, TaskRow, 
 from engine.scripts import ClockScriptEngine, ScriptRefused
 
 AUDITED = "linkage_audited"
-# session.info key: the cases whose row this transaction has locked (`lock_case`), by id, so
-# that `Runtime.open(lock=True)` neither asks PostgreSQL for the same lock twice nor reads the
-# row again (held here, not only in the session's weak identity map, which may drop it).
-LOCKED_CASES = "linkage_locked_cases"
 STATUS_NAMES = {"running": "进行中", "completed": "完成", "cancelled": "取消", "error": "出错"}
 
 
@@ -70,14 +66,9 @@ def lock_case(session, case_id):
     IMMEDIATE holds the database already) and read it afresh: concurrent commands on one case
     queue here, and the one that waited sees what the first wrote."""
     case = session.get(Case, str(case_id), with_for_update=True, populate_existing=True)
-    session.info.setdefault(LOCKED_CASES, {})[str(case_id)] = case
+    if case is not None:
+        remember_locked(session, case)
     return case
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_locks(session):
-    """A rolled-back transaction holds no row locks any more."""
-    session.info.pop(LOCKED_CASES, None)
 
 
 class CaseRun:
@@ -395,11 +386,13 @@ class Runtime:
         return CaseRun(self, session, case, definition, workflow, actor)
 
     def open(self, session, case_id, actor, lock=False):
-        locked = session.info.get(LOCKED_CASES, {}).get(str(case_id))
+        locked = locked_case(session, case_id)  # `lock_case` earlier in this transaction
         if locked is not None:
             case = locked
         elif lock and session.bind.dialect.name == "postgresql":
             case = session.scalars(select(Case).where(Case.id == str(case_id)).with_for_update()).first()
+            if case is not None:
+                remember_locked(session, case)
         else:  # SQLite's BEGIN IMMEDIATE already holds the write lock; no query if read already
             case = session.get(Case, str(case_id))
         if case is None:
