@@ -181,6 +181,20 @@ def latest(session, process_id):
                            .order_by(ProcessDefinition.version.desc()).limit(1)).first()
 
 
+def definition_id(session, process_id, version=None):
+    """The id of a process's deployed version (the latest by default), or NotFound.
+
+    Only the id is read: starting a case takes the definition itself from the runtime's
+    cache (a deployed version never changes), not its row with the whole BPMN text."""
+    query = select(ProcessDefinition.id).where(ProcessDefinition.process_id == process_id)
+    query = query.order_by(ProcessDefinition.version.desc()).limit(1) if version is None \
+        else query.where(ProcessDefinition.version == version)
+    found = session.scalar(query)
+    if found is None:
+        raise NotFound(f"未找到流程 {process_id}")
+    return found
+
+
 def get_definition(session, process_id, version=None):
     if version is None:
         found = latest(session, process_id)

@@ -50,7 +50,8 @@ class Engine:
     def start_case(self, actor, process_id, data=None, compound=None, version=None):
         data = {} if data is None else data
         with self.db.unit_of_work() as session:
-            definition = deployment.get_definition(session, process_id, version)
+            definition = self.runtime.definition(
+                session, deployment.definition_id(session, process_id, version))
             org_path = self._case_scope(session, actor, compound)
             clean = self.forms.validate(definition.start_form, data, {"actor": actor}) \
                 if definition.start_form else self.forms.validate(None, data)
