@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 
-from sqlalchemy import bindparam, inspect, select
+from sqlalchemy import bindparam, inspect
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util import BpmnEvent
@@ -390,9 +390,7 @@ class Runtime:
         if locked is not None:
             case = locked
         elif lock and session.bind.dialect.name == "postgresql":
-            case = session.scalars(select(Case).where(Case.id == str(case_id)).with_for_update()).first()
-            if case is not None:
-                remember_locked(session, case)
+            case = lock_case(session, case_id)  # read afresh under the lock: its head is current
         else:  # SQLite's BEGIN IMMEDIATE already holds the write lock; no query if read already
             case = session.get(Case, str(case_id))
         if case is None:

@@ -195,3 +195,30 @@ def test_concurrent_appends_to_one_case_never_fork_the_chain(world_on, racers):
     [t.join(60) for t in threads]
     assert verify(eng, case_id).ok
     assert [e.kind for e in events_of(eng, case_id)].count("task_claimed") == 1
+
+
+@pytest.mark.postgres
+def test_a_head_moved_before_the_lock_is_read_again_under_it(pg_base_url, sqlite_template,
+                                                             tmp_path, clock):
+    """A case read early in a transaction, then chained onto by another one (a reminder's
+    event moves the head without touching the version), then locked and written: the head
+    that rides on the case's UPDATE must be the one read under the lock, or the chain forks.
+    (On SQLite the write transaction excludes the other writer altogether.)"""
+    from tests.security.conftest import fresh_postgres, make_app
+    app = make_app(fresh_postgres(pg_base_url, clock, tmp_path), clock, tmp_path)
+    eng = app.extensions["linkage"]
+    try:
+        case_id, _task = start(eng)
+        with eng.db.unit_of_work() as session:
+            early = session.get(Case, case_id)  # read before any lock
+            with eng.db.unit_of_work() as other:
+                other.add(Event(case_id=case_id, at=clock.now(), actor="scheduler",
+                                kind="reminder_sent", element=None, detail={"channel": "app"}))
+            run = eng.runtime.open(session, case_id, "clerk", lock=True)
+            assert run.case is early
+            run.event("case_updated", None, {"why": "写入时持有行锁"})
+            early.title = early.title + "（已更新）"  # the case row is written anyway
+            run.save()
+        assert verify(eng, case_id).ok, verify(eng, case_id).first_break
+    finally:
+        eng.db.dispose()
