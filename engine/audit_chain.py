@@ -10,10 +10,12 @@ every transaction appending an event must lock, serializing all writers across w
 is already the unit of serialization (its row is locked or version-checked by every change), so
 chaining inside it costs one column update on a row that is written anyway.
 
-Why a flush listener: events are appended in several places (`CaseRun.event`, claims,
-escalations, failures); chaining them in `before_flush` covers every ORM append, present and
-future, without touching any of them. Rows inserted behind the ORM's back have no hash and are
-reported as such.
+Why a flush listener: events are appended in several places (claims, escalations, reminders,
+failures); chaining them in `before_flush` covers every ORM append, present and future, without
+touching any of them. The one writer that bypasses the ORM, a case's own steps
+(`engine.case_store`), chains its rows with `chain_rows` and moves the head in the same
+version-checked UPDATE. Rows inserted behind the engine's back have no hash and are reported
+as such.
 """
 import hashlib
 import json
@@ -67,6 +69,19 @@ def canonical(case_id, at, actor, kind, element, detail, prev_hash):
 def event_hash(row, prev_hash):
     return hashlib.sha256(canonical(row.case_id, row.at, row.actor, row.kind, row.element,
                                     row.detail, prev_hash)).hexdigest()
+
+
+def chain_rows(case_id, rows, head):
+    """Chain new event rows (dicts, in order) of one case onto `head`; return the new head.
+
+    For events written as plain rows (`engine.case_store`), which no flush hook sees."""
+    for row in rows:
+        row["detail"] = _normal(row["detail"] or {})  # what is stored is exactly what was hashed
+        row["prev_hash"] = head or GENESIS
+        row["hash"] = head = hashlib.sha256(canonical(
+            case_id, row["at"], row["actor"], row["kind"], row["element"], row["detail"],
+            row["prev_hash"])).hexdigest()
+    return head
 
 
 def _case_of(session, case_id, new_cases):

@@ -1,8 +1,9 @@
 """Reminders for human tasks with a due time, and the jobs that drive them.
 
 A task row that gets a due time gets two `deadline_jobs` rows (reminder, escalation) in the same
-flush (`_plan_jobs`, a session hook, so every path that creates task rows is covered and no
-task is ever missed). A new job is due at once; its first sweep works out the task's series
+transaction: `engine.case_store.insert_tasks` writes them with the task rows a case's step
+creates, and `_plan_jobs`, a session hook, covers any task row added through the ORM, so no
+task is ever missed. A new job is due at once; its first sweep works out the task's series
 (`engine.deadlines`) under the rule that applies and sets `next_due` to the first moment to come.
 From then on the sweep reads only jobs whose `next_due` has come: its cost follows what is due,
 not how many tasks are open.
@@ -76,8 +77,18 @@ def _plan_jobs(session, _flush_context, _instances):
 
 
 def _new_job(row, kind):
-    return DeadlineJob(task_id=row.id, case_id=row.case_id, kind=kind, status="active",
-                       next_due=row.created_at, fired=0, attempts=0)
+    return DeadlineJob(**_job(row.id, row.case_id, row.created_at, kind))
+
+
+def job_rows(task_id, case_id, created_at):
+    """The jobs of a new task row with a due time, as rows (for tasks written without the ORM,
+    `engine.case_store`): one per kind, due at once."""
+    return [_job(task_id, case_id, created_at, kind) for kind in KINDS]
+
+
+def _job(task_id, case_id, created_at, kind):
+    return {"task_id": task_id, "case_id": case_id, "kind": kind, "status": "active",
+            "next_due": created_at, "fired": 0, "attempts": 0}
 
 
 def due_jobs(session, kind, now, limit, passed_over=()):

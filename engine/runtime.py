@@ -10,16 +10,17 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 
-from sqlalchemy import bindparam, inspect
+from sqlalchemy import inspect
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine import history, spiff, timers
+from engine import case_store, history, spiff, timers
+from engine.audit_chain import chain_rows
 from engine.calendar import CHINA_TZ
-from engine.db import locked_case, remember_locked
+from engine.db import locked_case
 from engine.deployment import ACTIVITY_TAGS, HUMAN_TAGS
 from engine.errors import Conflict, NotFound
 from engine.handlers import ServiceContext
@@ -61,16 +62,6 @@ def _message_names(definition):
     return [n for d in getattr(definition, "event_definitions", []) for n in _message_names(d)]
 
 
-def lock_case(session, case_id):
-    """Lock a case's row for the rest of the transaction (PostgreSQL; SQLite's BEGIN
-    IMMEDIATE holds the database already) and read it afresh: concurrent commands on one case
-    queue here, and the one that waited sees what the first wrote."""
-    case = session.get(Case, str(case_id), with_for_update=True, populate_existing=True)
-    if case is not None:
-        remember_locked(session, case)
-    return case
-
-
 class CaseRun:
     def __init__(self, runtime, session, case, definition, workflow, actor):
         self.runtime, self.session, self.case = runtime, session, case
@@ -80,6 +71,7 @@ class CaseRun:
         self.engine.journal = []
         self.engine.environment.dispatch = self._dispatch
         self.completed_by = {}
+        self.events = []  # new audit events (rows), chained and written by `save`
         self.outbox = []  # (message name, payload) thrown to other cases, routed after save
         # What the projection tables hold for this case: they were written from exactly the
         # state just loaded (same transaction as the state), so `save` writes only the
@@ -119,8 +111,8 @@ class CaseRun:
         return self.runtime.clock.now()
 
     def event(self, kind, element=None, detail=None, actor=None):
-        self.session.add(Event(case_id=self.case.id, at=self.now, actor=actor or self.actor,
-                               kind=kind, element=element, detail=detail or {}))
+        self.events.append({"case_id": self.case.id, "at": self.now, "actor": actor or self.actor,
+                            "kind": kind, "element": element, "detail": detail or {}})
 
     def run_engine(self):
         """Run engine steps; a failing script puts the case in `error` (raised as CaseFailed)."""
@@ -132,30 +124,49 @@ class CaseRun:
 
     # -- saving ---------------------------------------------------------------------------
     def save(self):
-        # One flush at the end instead of one before each projection query: every flush costs
-        # a unit-of-work pass and, with new events, a move of the case's audit head.
-        with self.session.no_autoflush:
+        """Write the step: the case's state and columns, its audit events, its projections.
+
+        Plain statements (`engine.case_store`), not the ORM's unit of work: this runs on every
+        step of every case. Nothing is read back; what the projection tables held was worked
+        out when the case was loaded.
+        """
+        session, case = self.session, self.case
+        with session.no_autoflush:
             self.audit()
             data = self._case_data()
             now = _projection(self.workflow, self.meta)
-            self._project_tasks(now.ready)
-            new_timers, new_waits = self._project_waits(now.timers, now.waits)
-            self._projected = now
-            if self.workflow.completed and self.case.status == "running":
-                self.case.status = "completed"
-                self.case.completed_at = self.now
+            finished, new_tasks = self._project_tasks(now.ready)
+            changes = {"data": data, "updated_at": self.now}
+            if self.workflow.completed and case.status == "running":
+                changes.update(status="completed", completed_at=self.now)
                 self.event("case_completed")
             history.prune(self.workflow)
-            self.case.state = spiff.dump_state(self.workflow)
-            self.case.data = data
-            self.case.updated_at = self.now
-        self.session.flush()
-        # New timer and wait rows in one executemany each, after the flush that inserted a
-        # new case's row: as ORM objects each was an INSERT of its own (to fetch its id).
-        if new_timers:
-            self.session.connection().execute(_TIMERS.insert(), new_timers)
-        if new_waits:
-            self.session.connection().execute(_WAITS.insert(), new_waits)
+            changes["state"] = spiff.dump_state(self.workflow)
+        events, self.events = self.events, []
+        if inspect(case).pending or self._orm_events_pending():
+            for name, value in changes.items():
+                setattr(case, name, value)
+            if inspect(case).pending:  # a new case: its INSERT carries the head
+                case.audit_head = chain_rows(case.id, events, case.audit_head)
+                session.flush()
+                case_store.insert_events(session, events)
+            else:
+                # Someone appended events to this case through the ORM in this transaction:
+                # the flush chains ours after theirs, in the order they were made.
+                session.add_all(Event(**row) for row in events)
+                session.flush()
+        else:
+            if session.new or session.deleted:
+                session.flush()  # rows this case's new rows may refer to
+            # Committed values, not attribute changes: nothing is left for the ORM to flush.
+            case_store.write_case(session, case, changes, events)
+        case_store.finish_tasks(session, finished)
+        case_store.insert_tasks(session, new_tasks)
+        self._project_waits(now.timers, now.waits)
+        self._projected = now
+
+    def _orm_events_pending(self):
+        return any(isinstance(o, Event) and o.case_id == self.case.id for o in self.session.new)
 
     def _case_data(self):
         wf = self.workflow
@@ -191,27 +202,26 @@ class CaseRun:
                 self.outbox.append((names[0], _outgoing_payload(thrown.payload)))
 
     def _project_tasks(self, ready):
-        stored = self._projected.ready
+        """The task rows to finish (id -> (state, at, by)) and the new ones to insert."""
+        stored, finished, new = self._projected.ready, {}, []
         for task_id in stored.keys() - ready.keys():
-            row = self.session.get(TaskRow, task_id)  # the completed one is already loaded
-            if row is None or row.state != "ready":
-                continue
-            row.state = "cancelled" if task_id not in self.completed_by else "completed"
-            if row.state == "completed":
-                row.completed_at, row.completed_by = self.now, self.completed_by[task_id]
+            by = self.completed_by.get(task_id)
+            finished[task_id] = ("completed", self.now, by) if by else ("cancelled", None, None)
         for task_id, task in ready.items():
             if task_id in stored:
                 continue
             element = _bpmn_id(task)
             entry = self.meta[element]
-            self.session.add(TaskRow(
-                id=task_id, case_id=self.case.id, process_id=self.case.process_id, name=element,
-                title=entry["name"], lane=entry.get("lane"),
-                candidate_groups=entry.get("candidate_groups") or [],
-                form_key=entry.get("form_key") or f"{self.case.process_id}.{element}",
-                compound=self.case.compound, org_path=self.case.org_path, state="ready",
-                assignee=_evaluate_text(self.workflow, task, entry.get("assignee")),
-                created_at=self.now, due_at=self._due(task, entry.get("due"))))
+            new.append({
+                "id": task_id, "case_id": self.case.id, "process_id": self.case.process_id,
+                "name": element, "title": entry["name"], "lane": entry.get("lane"),
+                "candidate_groups": entry.get("candidate_groups") or [],
+                "form_key": entry.get("form_key") or f"{self.case.process_id}.{element}",
+                "compound": self.case.compound, "org_path": self.case.org_path or "",
+                "state": "ready", "assignee": _evaluate_text(self.workflow, task, entry.get("assignee")),
+                "created_at": self.now, "due_at": self._due(task, entry.get("due")),
+                "completed_at": None, "completed_by": None})
+        return finished, new
 
     def _due(self, task, expression):
         if not expression:
@@ -224,11 +234,9 @@ class CaseRun:
         return due_from_value(value, self.now)
 
     def _project_waits(self, timers_now, waits_now):
-        stored, case_id = self._projected, self.case.id
-        connection = self.session.connection()  # plain statements: no ORM machinery needed
+        stored, case_id, session = self._projected, self.case.id, self.session
         gone = [task_id for task_id in stored.timers if task_id not in timers_now]
-        if gone:  # an executemany: an expanding IN costs more to render than it saves
-            connection.execute(_DROP_TIMER, [{"w_case": case_id, "w_task": t} for t in gone])
+        case_store.drop_timers(session, case_id, gone)
         moved, new_timers, new_waits = [], [], []
         for task_id, (task, due) in timers_now.items():
             if task_id not in stored.timers:
@@ -237,20 +245,21 @@ class CaseRun:
                                    "name": self.meta.get(element, {}).get("name") or element,
                                    "due_at": due})
             elif stored.timers[task_id][1] != due:
-                connection.execute(_MOVE_TIMER, {"w_case": case_id, "w_task": task_id, "w_due": due})
+                case_store.move_timer(session, case_id, task_id, due)
                 moved.append(task_id)
         if gone or moved:
             self._forget(TimerRow, lambda row: row["task_id"] in gone or row["task_id"] in moved)
         dropped = [key for key in stored.waits if key not in waits_now]
         for task_id, name in dropped:
-            connection.execute(_DROP_WAIT, {"w_case": case_id, "w_task": task_id, "w_message": name})
+            case_store.drop_wait(session, case_id, task_id, name)
         if dropped:
             self._forget(MessageWait, lambda row: (row["task_id"], row["message"]) in dropped)
         for (task_id, name), task in waits_now.items():
             if (task_id, name) not in stored.waits:
                 new_waits.append({"case_id": case_id, "task_id": task_id,
                                   "element": _bpmn_id(task), "message": name})
-        return new_timers, new_waits
+        case_store.insert_timers(session, new_timers)
+        case_store.insert_waits(session, new_waits)
 
     def _forget(self, cls, matches):
         """Drop this session's objects of rows just deleted or changed by the statements above:
@@ -259,18 +268,6 @@ class CaseRun:
             loaded = inspect(obj).dict  # what is loaded, without loading anything
             if loaded.get("case_id") == self.case.id and matches(loaded):
                 self.session.expunge(obj)
-
-
-# The projection changes `save` makes with plain statements, built once (no ORM object needed).
-_TIMERS, _WAITS = TimerRow.__table__, MessageWait.__table__
-_DROP_TIMER = _TIMERS.delete().where(_TIMERS.c.case_id == bindparam("w_case"),
-                                     _TIMERS.c.task_id == bindparam("w_task"))
-_MOVE_TIMER = _TIMERS.update().where(_TIMERS.c.case_id == bindparam("w_case"),
-                                     _TIMERS.c.task_id == bindparam("w_task")) \
-    .values(due_at=bindparam("w_due", type_=_TIMERS.c.due_at.type))
-_DROP_WAIT = _WAITS.delete().where(_WAITS.c.case_id == bindparam("w_case"),
-                                   _WAITS.c.task_id == bindparam("w_task"),
-                                   _WAITS.c.message == bindparam("w_message"))
 
 
 @dataclass
@@ -390,9 +387,9 @@ class Runtime:
         if locked is not None:
             case = locked
         elif lock and session.bind.dialect.name == "postgresql":
-            case = lock_case(session, case_id)  # read afresh under the lock: its head is current
+            case = case_store.lock_case(session, case_id)  # read afresh under the lock
         else:  # SQLite's BEGIN IMMEDIATE already holds the write lock; no query if read already
-            case = session.get(Case, str(case_id))
+            case = case_store.get_case(session, case_id)
         if case is None:
             raise NotFound("未找到该案件")
         if case.status != "running":

@@ -11,7 +11,7 @@ from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from engine import deployment, spiff
+from engine import deployment
 from engine.access import SYSTEM, in_scope, may_act
 from engine.clock import Clock, aware
 from engine.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
@@ -19,7 +19,8 @@ from engine.forms import FormRegistry
 from engine.handlers import HandlerRegistry
 from engine.models import (Case, EngineState, Event, MessageWait, Organisation, ProcessDefinition,
                            TaskRow, TimerRow)
-from engine.runtime import CaseFailed, Runtime, all_tasks, find_task, lock_case
+from engine.case_store import lock_case, read_task
+from engine.runtime import CaseFailed, Runtime, all_tasks, find_task
 from engine.sweep import Scheduler, last_tick
 from engine.timers import due_at
 
@@ -155,11 +156,10 @@ class Engine:
                                  run.case.org_path, run.case.title)
         fresh.case.id = case_id
         fresh.case.status, fresh.case.error = "error", message
-        fresh.case.state = spiff.dump_state(fresh.workflow)
         fresh.event("case_started", None, {"process_id": run.definition.process_id,
                                            "version": run.definition.version})
         fresh.event("case_error", None, {"message": message})
-        session.flush()
+        fresh.save()
         return fresh.case
 
     def _case_scope(self, session, actor, compound):
@@ -203,6 +203,17 @@ class Engine:
             session.refresh(row)
         return row
 
+    def _task_to_complete(self, session, actor, task_id):
+        """The task's row as a read-only record, checked like `_visible_task`: completing
+        writes the row with the case's step (`engine.case_store`), so no ORM object is needed."""
+        row = read_task(session, task_id)
+        if row is None or not in_scope(actor, row.org_path):
+            raise NotFound("未找到该任务")
+        if session.bind.dialect.name == "postgresql":
+            lock_case(session, row.case_id)  # as in `_visible_task`: lock, then read again
+            row = read_task(session, task_id)
+        return row
+
     def complete_task(self, actor, task_id, data, view=None):
         """Complete a ready task with its form data and step the case on.
 
@@ -212,7 +223,7 @@ class Engine:
         """
         view = view or (lambda _session, case: case)
         with self.db.unit_of_work() as session:
-            row = self._visible_task(session, actor, task_id)
+            row = self._task_to_complete(session, actor, task_id)
             if row.state != "ready":
                 raise Conflict("任务已经完成或已取消")
             if not may_act(actor, row):

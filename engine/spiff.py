@@ -13,6 +13,7 @@ so the choices below are made once:
 """
 import json
 from copy import deepcopy
+from functools import lru_cache
 from uuid import UUID
 
 from lxml import etree
@@ -22,9 +23,14 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.event_definition import \
     TimerConditionalEventDefinitionConverter
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import (BpmnWorkflowConverter, TaskConverter,
+                                                             WorkflowConverter)
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.deep_merge import DeepMerge
+from SpiffWorkflow.util.task import TaskState
 
 from engine.timers import REPLACEMENTS, adopt_timers
 
@@ -92,6 +98,39 @@ class LinkageParser(CamundaParser):
         return spec, subprocess_specs
 
 
+@lru_cache(maxsize=8192)
+def _uuid(text):
+    """A task id from its text. Each id appears three or four times in a case's state (key, id,
+    parent, children) and `UUID()` parsing was a quarter of loading one; UUIDs are immutable,
+    so one object per text is safe to share."""
+    return UUID(text)
+
+
+class CaseTaskConverter(TaskConverter):
+    """SpiffWorkflow's task converter, reading the same format with ids parsed once each."""
+
+    def from_dict(self, dct, workflow):
+        task_spec = workflow.spec.task_specs.get(dct["task_spec"])
+        task = self.target_class(workflow, task_spec, state=dct["state"], id=_uuid(dct["id"]))
+        task._parent = _uuid(dct["parent"]) if dct["parent"] is not None else None
+        task._children = [_uuid(child) for child in dct["children"]]
+        task.last_state_change = dct["last_state_change"]
+        task.triggered = dct["triggered"]
+        task.internal_data = self.registry.restore(dct["internal_data"])
+        if isinstance(task_spec, CatchingEvent) and task.has_state(TaskState.WAITING):
+            task.workflow.top_workflow.event_manager.add_task(task)
+        delta = dct.get("delta")
+        if delta and task.parent is not None:
+            data = DeepMerge.merge({}, task.parent.data)
+            data.update(self.registry.restore(delta.get("updates", {})))
+            for key in delta.get("deletions", {}):
+                data.pop(key, None)
+        else:
+            data = self.registry.restore(dct["data"])
+        task.data = data
+        return task
+
+
 class CaseStateConverter(BpmnWorkflowConverter):
     """Serializes a workflow's instance state only; `from_dict` takes the specs as arguments."""
 
@@ -103,8 +142,8 @@ class CaseStateConverter(BpmnWorkflowConverter):
 
     def from_dict(self, dct, spec=None, subprocess_specs=None):
         workflow = self.target_class(spec, subprocess_specs, deserializing=True)
-        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
-        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], _uuid, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(_uuid(dct["root"]))
         self.set_default_attributes(workflow, dct)
         self.subprocesses_from_dict(dct["subprocesses"], workflow)
         workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
@@ -114,6 +153,7 @@ class CaseStateConverter(BpmnWorkflowConverter):
 def _make_serializer():
     config = deepcopy(CAMUNDA_CONFIG)
     config[BpmnWorkflow] = CaseStateConverter
+    config[Task] = CaseTaskConverter
     for cls in REPLACEMENTS.values():
         config[cls] = TimerConditionalEventDefinitionConverter
     registry = BpmnWorkflowSerializer.configure(config)

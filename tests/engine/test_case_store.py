@@ -1,0 +1,133 @@
+"""A case's rows written with prepared statements beside the ORM (engine.case_store,
+engine.prepared): same values as SQLAlchemy would send and read, same errors, nothing left for
+the ORM to write again, and every statement visible to whoever listens."""
+import pytest
+from sqlalchemy import event, select
+from sqlalchemy.exc import IntegrityError
+
+from engine import audit_chain, case_store
+from engine.models import Case, Event, TaskRow
+from engine.prepared import Prepared
+from tests.engine.bpmn_snippets import LOOP
+from tests.engine.test_cases import case_row, ready_tasks
+
+
+@pytest.fixture
+def loop_case(engine, admin):
+    engine.deploy([("loop.bpmn", LOOP)], admin)
+    return engine.start_case(admin, "loop", {"title": "电梯整改"})
+
+
+class Statements:
+    """Records the statements an engine sends while it is in use."""
+
+    def __init__(self, engine):
+        self.engine, self.sent = engine, []
+
+    def _record(self, _conn, _cursor, statement, *_args):
+        self.sent.append(" ".join(statement.split()))
+
+    def __enter__(self):
+        event.listen(self.engine.db.engine, "before_cursor_execute", self._record)
+        return self
+
+    def __exit__(self, *_exc):
+        event.remove(self.engine.db.engine, "before_cursor_execute", self._record)
+
+
+def test_a_prepared_read_gives_what_sqlalchemy_gives(engine, loop_case):
+    task = ready_tasks(engine, loop_case.id)[0]
+    query = select(TaskRow.__table__).where(TaskRow.id == task.id)
+    with engine.db.unit_of_work(write=False) as session:
+        connection = session.connection()
+        expected = dict(connection.execute(query).first()._mapping)
+        read = Prepared(query).first(connection, {})
+        assert dict(read._mapping) == expected
+        assert read.due_at == expected["due_at"] and read.candidate_groups == expected["candidate_groups"]
+        assert read.created_at.tzinfo is not None  # the column type's own result processing
+        with pytest.raises(AttributeError):
+            read.no_such_column  # noqa: B018
+
+
+def test_a_driver_error_surfaces_as_sqlalchemys_and_the_transaction_rolls_back(engine, loop_case):
+    task = ready_tasks(engine, loop_case.id)[0]
+    with engine.db.unit_of_work(write=False) as session:
+        row = dict(session.connection().execute(
+            select(TaskRow.__table__).where(TaskRow.id == task.id)).first()._mapping)
+    with pytest.raises(IntegrityError):
+        with engine.db.unit_of_work() as session:
+            case_store.insert_tasks(session, [{**row, "due_at": None}])  # the same id again
+    assert len(ready_tasks(engine, loop_case.id)) == 1
+
+
+def test_a_completion_writes_each_row_once_and_leaves_the_orm_nothing_to_flush(engine, admin, loop_case):
+    task = ready_tasks(engine, loop_case.id)[0]
+    with Statements(engine) as statements:
+        engine.complete_task(admin, task.id, {"note": "好"})
+    updates = [s for s in statements.sent if s.startswith("UPDATE cases")]
+    assert len(updates) == 1, statements.sent
+    assert sum(s.startswith("INSERT INTO events") for s in statements.sent) == 1
+    assert case_row(engine, loop_case.id).version == loop_case.version + 1
+
+
+def test_statements_are_visible_to_a_listener_and_prepared_when_nobody_listens(engine, admin,
+                                                                                loop_case, monkeypatch):
+    prepared = []
+    original = Prepared._compiled
+    monkeypatch.setattr(Prepared, "_compiled", lambda self, dialect: prepared.append(1) or original(self, dialect))
+    with Statements(engine) as statements:
+        engine.complete_task(admin, ready_tasks(engine, loop_case.id)[0].id, {})
+    assert prepared == [] and any(s.startswith("UPDATE cases") for s in statements.sent)
+    engine.complete_task(admin, ready_tasks(engine, loop_case.id)[0].id, {"accepted": False})
+    assert len(prepared) >= 5  # read task, read case, update case, events, tasks
+
+
+def test_the_session_sees_what_the_step_wrote(engine, admin, loop_case):
+    """An ORM object of a row the step wrote shows the written values in the same transaction."""
+    task = ready_tasks(engine, loop_case.id)[0]
+    with engine.db.unit_of_work() as session:
+        held_task = session.get(TaskRow, task.id)
+        run = engine.runtime.open(session, loop_case.id, "admin")
+        held_case = session.get(Case, loop_case.id)
+        assert held_case is run.case  # one object per row in a session
+        from engine.runtime import find_task
+        find_task(run.workflow, task.id).run()
+        run.completed_by[task.id] = "admin"
+        run.run_engine()
+        run.save()
+        assert held_task.state == "completed" and held_task.completed_by == "admin"
+        assert held_case.version == loop_case.version + 1
+        assert not session.dirty
+        stored = session.connection().execute(select(Case.version, Case.audit_head)
+                                              .where(Case.id == loop_case.id)).one()
+        assert tuple(stored) == (held_case.version, held_case.audit_head)
+
+
+def test_events_written_beside_the_orm_keep_one_unbroken_chain(engine, admin, loop_case):
+    for approved in (False, False, True):
+        engine.complete_task(admin, ready_tasks(engine, loop_case.id)[0].id, {})
+        engine.complete_task(admin, ready_tasks(engine, loop_case.id)[0].id, {"accepted": approved})
+    with engine.db.unit_of_work(write=False) as session:
+        report = audit_chain.verify(session, loop_case.id)
+        kinds = [e.kind for e in session.scalars(select(Event).where(Event.case_id == loop_case.id)
+                                                 .order_by(Event.id))]
+    assert report.ok and report.events == len(kinds)
+    assert kinds[0] == "case_started" and kinds[-1] == "case_completed"
+
+
+def test_an_orm_event_added_before_the_step_stays_before_it_in_the_chain(engine, admin, loop_case):
+    task = ready_tasks(engine, loop_case.id)[0]
+    with engine.db.unit_of_work() as session:
+        session.add(Event(case_id=loop_case.id, at=engine.clock.now(), actor="admin", kind="note",
+                          element=None, detail={"text": "先记一笔"}))
+        run = engine.runtime.open(session, loop_case.id, "admin")
+        from engine.runtime import find_task
+        find_task(run.workflow, task.id).run()
+        run.completed_by[task.id] = "admin"
+        run.run_engine()
+        run.save()
+    with engine.db.unit_of_work(write=False) as session:
+        kinds = [e.kind for e in session.scalars(select(Event).where(Event.case_id == loop_case.id)
+                                                 .order_by(Event.id))]
+        assert audit_chain.verify(session, loop_case.id).ok
+    assert kinds.index("note") < kinds.index("task_completed")
