@@ -18,7 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from engine.audit_chain import chain_rows
 from engine.db import remember_locked
 from engine.models import Case, Event, MessageWait, TaskRow, TimerRow
-from engine.prepared import Prepared
+from engine.prepared import Prepared, Record
 from engine.reminders import job_rows
 from engine.scheduler_models import DeadlineJob
 
@@ -33,6 +33,14 @@ CHANGING = ("status", "error", "completed_at", "data", "state", "updated_at")
 _READ_TASK = Prepared(select(_TASKS).where(_TASKS.c.id == bindparam("w_id")))
 _READ_CASE = select(_CASES).where(_CASES.c.id == bindparam("w_id"))
 _GET_CASE, _LOCK_CASE = Prepared(_READ_CASE), Prepared(_READ_CASE.with_for_update())
+_TAKE_CASE = Prepared(_READ_CASE.with_for_update(skip_locked=True))
+# A task and its case in one statement, for a transaction that already holds the database
+# (SQLite's BEGIN IMMEDIATE): nobody can change either between the two reads.
+_TASK_WITH_CASE = Prepared(
+    select(*_TASKS.c, *[column.label(f"case__{column.name}") for column in _CASES.c])
+    .join_from(_TASKS, _CASES, _TASKS.c.case_id == _CASES.c.id)
+    .where(_TASKS.c.id == bindparam("w_id")))
+_TASK_KEYS = [column.name for column in _TASKS.c]
 _UPDATE_CASE = Prepared(
     _CASES.update()
     .where(_CASES.c.id == bindparam("w_id"), _CASES.c.version == bindparam("w_version"),
@@ -75,6 +83,33 @@ def read_task(session, task_id):
     return _READ_TASK.first(session.connection(), {"w_id": str(task_id)})
 
 
+def task_for_change(session, task_id):
+    """The task's row (a read-only record) about to be changed with its case, which this
+    transaction then holds: on PostgreSQL the case's row is locked first and the task read
+    again under the lock, or two racing commands could both read it unchanged and both act."""
+    if session.bind.dialect.name == "postgresql":
+        task = read_task(session, task_id)
+        if task is not None:
+            lock_case(session, task.case_id)
+            task = read_task(session, task_id)
+        return task
+    row = _TASK_WITH_CASE.first(session.connection(), {"w_id": str(task_id)})
+    if row is None:
+        return None
+    values = row._mapping
+    case = _attach(session, _CaseRow({key[6:]: value for key, value in values.items()
+                                      if key.startswith("case__")}))
+    # Held for the transaction (its BEGIN IMMEDIATE holds the database): kept beyond the
+    # session's weak identity map, so `Runtime.open` takes it from here without a query.
+    remember_locked(session, case)
+    return Record(_TASK_KEYS, [values[key] for key in _TASK_KEYS])
+
+
+class _CaseRow:
+    def __init__(self, mapping):
+        self._mapping, self.id = mapping, mapping["id"]
+
+
 def get_case(session, case_id):
     """The session's `Case` for this id, read only when the session does not hold it yet."""
     found = session.identity_map.get(_key(case_id))
@@ -89,6 +124,20 @@ def lock_case(session, case_id):
     IMMEDIATE holds the database already) and read it afresh: concurrent commands on one case
     queue here, and the one that waited sees what the first wrote."""
     row = _LOCK_CASE.first(session.connection(), {"w_id": str(case_id)})
+    if row is None:
+        return None
+    case = _attach(session, row)
+    remember_locked(session, case)
+    return case
+
+
+def take_case(session, case_id):
+    """The case, locked for this transaction, unless another transaction holds it right now
+    (then None: on PostgreSQL, `SKIP LOCKED`, so workers sweeping together never wait for
+    each other or fire one timer twice; SQLite's BEGIN IMMEDIATE holds the database already)."""
+    if session.bind.dialect.name != "postgresql":
+        return get_case(session, case_id)
+    row = _TAKE_CASE.first(session.connection(), {"w_id": str(case_id)})
     if row is None:
         return None
     case = _attach(session, row)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.errors import Conflict
+from engine.prepared import watched
 
 
 class Database:
@@ -46,7 +47,11 @@ class Database:
         @event.listens_for(self.engine, "begin")
         def _begin(conn):
             write = conn.get_execution_options().get("linkage_write", True)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+            begin = "BEGIN IMMEDIATE" if write else "BEGIN"
+            if watched(conn):
+                conn.exec_driver_sql(begin)
+            else:  # every transaction starts here: no execution context for a bare BEGIN
+                conn.connection.driver_connection.execute(begin)
 
     @contextmanager
     def unit_of_work(self, write=True):

@@ -45,6 +45,17 @@ def _lowest_common_ancestor(tasks):
     return line[lowest]
 
 
+def _subtree_ids(workflow, top):
+    """The ids of `top` and everything below it: a plain walk of the children's ids
+    (SpiffWorkflow's own task iterator, with its filters, cost more than the rest of pruning)."""
+    tasks, found, stack = workflow.tasks, [], [top.id]
+    while stack:
+        task_id = stack.pop()
+        found.append(task_id)
+        stack.extend(child for child in tasks[task_id]._children if child in tasks)
+    return found
+
+
 def prune_tree(workflow):
     """Prune one (sub)workflow's tree in place; return the ids of the tasks dropped."""
     root = workflow.task_tree
@@ -57,7 +68,7 @@ def prune_tree(workflow):
         return set()
     keep = {root.id}
     if keep_top is not None:
-        keep.update(t.id for t in keep_top)  # iterating a task walks its subtree
+        keep.update(_subtree_ids(workflow, keep_top))
         if keep_top.parent is not None and keep_top.parent is not root:
             # A waiting catch event re-inherits its parent's data when it fires: the root
             # becomes that parent, so it must carry the dropped parent's data, not the start's.

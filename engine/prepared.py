@@ -78,7 +78,7 @@ class Prepared:
 
     def execute(self, connection, params):
         """Run with one parameter set (a dict) or many (a list of dicts); return the rowcount."""
-        if _watched(connection):
+        if watched(connection):
             return connection.execute(self.statement, params).rowcount
         compiled = self._compiled(connection.dialect)
         cursor = connection.connection.cursor()
@@ -95,7 +95,7 @@ class Prepared:
 
     def first(self, connection, params):
         """The first row of a select (a `Record`), or None."""
-        if _watched(connection):
+        if watched(connection):
             return connection.execute(self.statement, params).first()
         compiled = self._compiled(connection.dialect)
         cursor = connection.connection.cursor()
@@ -109,7 +109,7 @@ class Prepared:
         return None if raw is None else compiled.row(raw)
 
 
-def _watched(connection):
+def watched(connection):
     """Whether something listens to this connection's statements (or echoes them)."""
     dispatch = connection.dispatch
     return bool(dispatch.before_cursor_execute or dispatch.after_cursor_execute

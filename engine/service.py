@@ -19,7 +19,7 @@ from engine.forms import FormRegistry
 from engine.handlers import HandlerRegistry
 from engine.models import (Case, EngineState, Event, MessageWait, Organisation, ProcessDefinition,
                            TaskRow, TimerRow)
-from engine.case_store import lock_case, read_task
+from engine.case_store import lock_case, take_case, task_for_change
 from engine.runtime import CaseFailed, Runtime, all_tasks, find_task
 from engine.sweep import Scheduler, last_tick
 from engine.timers import due_at
@@ -206,12 +206,9 @@ class Engine:
     def _task_to_complete(self, session, actor, task_id):
         """The task's row as a read-only record, checked like `_visible_task`: completing
         writes the row with the case's step (`engine.case_store`), so no ORM object is needed."""
-        row = read_task(session, task_id)
+        row = task_for_change(session, task_id)
         if row is None or not in_scope(actor, row.org_path):
             raise NotFound("未找到该任务")
-        if session.bind.dialect.name == "postgresql":
-            lock_case(session, row.case_id)  # as in `_visible_task`: lock, then read again
-            row = read_task(session, task_id)
         return row
 
     def complete_task(self, actor, task_id, data, view=None):
@@ -372,10 +369,7 @@ class Engine:
 
     def _fire_case(self, case_id, now):
         with self.db.unit_of_work() as session:
-            query = select(Case).where(Case.id == case_id)
-            if session.bind.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)  # another worker has it
-            case = session.scalars(query).first()
+            case = take_case(session, case_id)  # None when another worker has it
             if case is None or case.status != "running":
                 return []
             run = self.runtime.open(session, case_id, "scheduler")
