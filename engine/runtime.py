@@ -8,7 +8,7 @@ The caller's unit of work commits all of it, or none.
 """
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import inspect
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
@@ -24,7 +24,7 @@ from engine.db import locked_case
 from engine.deployment import ACTIVITY_TAGS, HUMAN_TAGS
 from engine.errors import Conflict, NotFound
 from engine.handlers import ServiceContext
-from engine.models import Case, Event, MessageWait, ProcessDefinition, TaskRow, TimerRow
+from engine.models import Case, Event, MessageWait, ProcessDefinition, TimerRow
 from engine.scripts import ClockScriptEngine, ScriptRefused
 
 AUDITED = "linkage_audited"

@@ -4,7 +4,7 @@ Each method is one unit of work (one transaction) and takes the acting `Principa
 points translate their input, call one method here and render what comes back; no entry point
 touches a workflow or a table directly.
 """
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import select
 from SpiffWorkflow.bpmn.util import BpmnEvent
@@ -13,13 +13,13 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine import deployment
 from engine.access import SYSTEM, in_scope, may_act
+from engine.case_store import lock_case, take_case, task_for_change
 from engine.clock import Clock, aware
 from engine.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
 from engine.forms import FormRegistry
 from engine.handlers import HandlerRegistry
 from engine.models import (Case, EngineState, Event, MessageWait, Organisation, ProcessDefinition,
-                           TaskRow, TimerRow)
-from engine.case_store import lock_case, take_case, task_for_change
+                           TaskRow)
 from engine.runtime import CaseFailed, Runtime, all_tasks, find_task
 from engine.sweep import Scheduler, last_tick
 from engine.timers import due_at

@@ -150,17 +150,19 @@ class CaseStateConverter(BpmnWorkflowConverter):
         return workflow
 
 
-def _make_serializer():
+def make_serializer(task_converter=CaseTaskConverter):
+    """The serializer of case states (`task_converter` is swappable so that a test can load a
+    state with SpiffWorkflow's own and compare)."""
     config = deepcopy(CAMUNDA_CONFIG)
     config[BpmnWorkflow] = CaseStateConverter
-    config[Task] = CaseTaskConverter
+    config[Task] = task_converter
     for cls in REPLACEMENTS.values():
         config[cls] = TimerConditionalEventDefinitionConverter
     registry = BpmnWorkflowSerializer.configure(config)
     return BpmnWorkflowSerializer(registry)
 
 
-SERIALIZER = _make_serializer()
+SERIALIZER = make_serializer()
 
 
 def dump_state(workflow):

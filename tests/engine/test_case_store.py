@@ -1,6 +1,8 @@
 """A case's rows written with prepared statements beside the ORM (engine.case_store,
 engine.prepared): same values as SQLAlchemy would send and read, same errors, nothing left for
 the ORM to write again, and every statement visible to whoever listens."""
+import json
+
 import pytest
 from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
@@ -131,3 +133,25 @@ def test_an_orm_event_added_before_the_step_stays_before_it_in_the_chain(engine,
                                                  .order_by(Event.id))]
         assert audit_chain.verify(session, loop_case.id).ok
     assert kinds.index("note") < kinds.index("task_completed")
+
+
+def test_a_state_loads_exactly_as_spiffworkflows_own_converter_loads_it(engine, admin, loop_case):
+    """`spiff.CaseTaskConverter` parses each task id once; what it builds must not differ."""
+    from SpiffWorkflow.bpmn.serializer.default.workflow import TaskConverter
+    from engine import spiff
+    engine.complete_task(admin, ready_tasks(engine, loop_case.id)[0].id, {"note": "第一次"})
+    with engine.db.unit_of_work(write=False) as session:
+        case = session.get(Case, loop_case.id)
+        definition = engine.runtime.definition(session, case.definition_id)
+        spec, subs = engine.specs.get(session, definition)
+        state = case.state
+    ours = spiff.load_state(state, spec, subs, engine.runtime.script_engine())
+    theirs = spiff.make_serializer(task_converter=TaskConverter).from_dict(
+        json.loads(state), spec=spec, subprocess_specs=subs)
+
+    def shape(workflow):
+        return {str(t.id): (str(t._parent), [str(c) for c in t._children], t.state,
+                            t.task_spec.name, t.data, t.internal_data)
+                for t in workflow.tasks.values()}
+    assert shape(ours) == shape(theirs)
+    assert spiff.dump_state(ours) == state  # and it writes back what it read
