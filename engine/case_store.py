@@ -16,7 +16,7 @@ from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.audit_chain import chain_rows
-from engine.db import remember_locked
+from engine.db import remember_locked, remember_written
 from engine.models import Case, Event, MessageWait, TaskRow, TimerRow
 from engine.prepared import Prepared, Record
 from engine.reminders import job_rows
@@ -187,6 +187,7 @@ def write_case(session, case, changes, events):
         raise StaleDataError(f"case {case.id} was changed by another transaction")
     for name, value in (*values.items(), ("version", case.version + 1), ("audit_head", head)):
         set_committed_value(case, name, value)
+    remember_written(session, case)
     insert_events(session, events)
 
 

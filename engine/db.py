@@ -110,3 +110,24 @@ def holds_case(session, case_id):
 def _forget_locks(session):
     """A rolled-back transaction holds no row locks any more."""
     session.info.pop(LOCKED_CASES, None)
+
+
+# session.info key: cases whose row was written behind the ORM (engine.case_store), by id.
+WRITTEN_CASES = "linkage_written_cases"
+
+
+def remember_written(session, case):
+    session.info.setdefault(WRITTEN_CASES, {})[case.id] = case
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _after_savepoint_rollback(session, previous_transaction):
+    """A savepoint rolled back undoes rows the ORM never saw written: expire those cases so
+    they are read again, and forget the row locks (PostgreSQL releases those taken inside the
+    savepoint; a case still locked from before it is only locked again, harmlessly)."""
+    if not previous_transaction.nested:
+        return
+    for case in session.info.pop(WRITTEN_CASES, {}).values():
+        if case in session:
+            session.expire(case)
+    session.info.pop(LOCKED_CASES, None)
