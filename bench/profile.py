@@ -5,6 +5,9 @@
     python bench/profile.py timers       # a sweep firing BPMN reminder timers (P3, P4)
     python bench/profile.py request      # POST /api/v1/tasks/{id}/complete through the app (P7)
 
+`--postgres` runs `completion` and `request` on a throwaway PostgreSQL database (as P7 does)
+instead of a SQLite file.
+
 `--count N` sets how many operations are profiled, `--all` shows library frames too. The
 data is built the way the figures build theirs, in a temporary folder removed afterwards.
 What these showed, and what was done about it, is in bench/RESULTS.md.
@@ -40,8 +43,8 @@ def _statements(engine, operation):
     return sent
 
 
-def completion(stores, count):
-    side = step.ServiceSide(stores, "profile")
+def completion(stores, count, postgres=False):
+    side = step.ServiceSide(stores, "profile", postgres)
     tasks = side.start(count + 21)
     for task in tasks[:20]:
         side.complete(task)
@@ -70,8 +73,8 @@ def timers(stores, count):
     return sweeper.engine, [], sweeper.sweep
 
 
-def request(stores, count):
-    side = step.ServiceSide(stores, "profile")
+def request(stores, count, postgres=False):
+    side = step.ServiceSide(stores, "profile", postgres)
     from engine.users import issue_token
     from engine.models import User
     from sqlalchemy import select
@@ -99,11 +102,16 @@ def main():
     parser.add_argument("path", choices=sorted(PATHS))
     parser.add_argument("--count", type=int, default=300)
     parser.add_argument("--all", action="store_true", help="show library frames too")
+    parser.add_argument("--postgres", action="store_true",
+                        help="completion and request on PostgreSQL instead of SQLite")
     args = parser.parse_args()
+    if args.postgres and args.path not in ("completion", "request"):
+        parser.error("--postgres applies to completion and request only")
     with tempfile.TemporaryDirectory(prefix="linkage-profile-") as workdir:
         stores = Stores(workdir)
         try:
-            engine, sql, operation = PATHS[args.path](stores, args.count)
+            extra = {"postgres": True} if args.postgres else {}
+            engine, sql, operation = PATHS[args.path](stores, args.count, **extra)
             if sql:
                 print(f"{len(sql)} statements for one operation:")
                 print("\n".join(f"  {s}" for s in sql))

@@ -66,10 +66,11 @@ class RawSpiff:
 
 
 class ServiceSide:
-    def __init__(self, stores, name):
+    def __init__(self, stores, name, postgres=False):
         from engine.clock import ManualClock
         self.clock = ManualClock(START)
-        self.app = make_app(stores.sqlite(name), self.clock, stores.instance)
+        url = stores.postgres(name) if postgres else stores.sqlite(name)
+        self.app = make_app(url, self.clock, stores.instance)
         self.engine = self.app.extensions["linkage"]
         insert_tree(self.engine.db, jincheng_slice())
         deploy_models(self.engine, "bench_loop")

@@ -98,7 +98,7 @@ class LinkageParser(CamundaParser):
         return spec, subprocess_specs
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=1024)
 def _uuid(text):
     """A task id from its text. Each id appears three or four times in a case's state (key, id,
     parent, children) and `UUID()` parsing was a quarter of loading one; UUIDs are immutable,
