@@ -41,6 +41,7 @@ _TASK_WITH_CASE = Prepared(
     .join_from(_TASKS, _CASES, _TASKS.c.case_id == _CASES.c.id)
     .where(_TASKS.c.id == bindparam("w_id")))
 _TASK_KEYS = [column.name for column in _TASKS.c]
+_CASE_KEYS = [column.name for column in _CASES.c]
 _UPDATE_CASE = Prepared(
     _CASES.update()
     .where(_CASES.c.id == bindparam("w_id"), _CASES.c.version == bindparam("w_version"),
@@ -62,8 +63,7 @@ def _inserting(table, columns):
 
 _INSERT_EVENT = _inserting(_EVENTS, ["case_id", "at", "actor", "kind", "element", "detail",
                                      "prev_hash", "hash"])
-TASK_COLUMNS = [c.name for c in _TASKS.columns]
-_INSERT_TASK = _inserting(_TASKS, TASK_COLUMNS)
+_INSERT_TASK = _inserting(_TASKS, _TASK_KEYS)
 _INSERT_JOB = _inserting(_JOBS, ["task_id", "case_id", "kind", "status", "next_due", "fired",
                                  "attempts"])
 _INSERT_TIMER = _inserting(_TIMERS, ["case_id", "task_id", "element", "name", "due_at"])
@@ -97,17 +97,11 @@ def task_for_change(session, task_id):
     if row is None:
         return None
     values = row._mapping
-    case = _attach(session, _CaseRow({key[6:]: value for key, value in values.items()
-                                      if key.startswith("case__")}))
+    case = _attach(session, Record(_CASE_KEYS, [values[f"case__{key}"] for key in _CASE_KEYS]))
     # Held for the transaction (its BEGIN IMMEDIATE holds the database): kept beyond the
     # session's weak identity map, so `Runtime.open` takes it from here without a query.
     remember_locked(session, case)
     return Record(_TASK_KEYS, [values[key] for key in _TASK_KEYS])
-
-
-class _CaseRow:
-    def __init__(self, mapping):
-        self._mapping, self.id = mapping, mapping["id"]
 
 
 def get_case(session, case_id):
