@@ -117,12 +117,7 @@ def lock_case(session, case_id):
     """Lock a case's row for the rest of the transaction (PostgreSQL; SQLite's BEGIN
     IMMEDIATE holds the database already) and read it afresh: concurrent commands on one case
     queue here, and the one that waited sees what the first wrote."""
-    row = _LOCK_CASE.first(session.connection(), {"w_id": str(case_id)})
-    if row is None:
-        return None
-    case = _attach(session, row)
-    remember_locked(session, case)
-    return case
+    return _locked(session, _LOCK_CASE, case_id)
 
 
 def take_case(session, case_id):
@@ -131,7 +126,12 @@ def take_case(session, case_id):
     each other or fire one timer twice; SQLite's BEGIN IMMEDIATE holds the database already)."""
     if session.bind.dialect.name != "postgresql":
         return get_case(session, case_id)
-    row = _TAKE_CASE.first(session.connection(), {"w_id": str(case_id)})
+    return _locked(session, _TAKE_CASE, case_id)
+
+
+def _locked(session, statement, case_id):
+    """The case read by a locking `statement`, remembered as held by this transaction."""
+    row = statement.first(session.connection(), {"w_id": str(case_id)})
     if row is None:
         return None
     case = _attach(session, row)
