@@ -9,9 +9,11 @@ P1). Here they are plain statements on the session's connection. The ORM objects
 holds for these rows are kept in line with `set_committed_value`, so the session neither writes
 them again nor shows stale values, and the rest of the code keeps using `Case` objects.
 """
+from functools import lru_cache
+
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.attributes import instance_dict, set_committed_value
+from sqlalchemy.orm.attributes import instance_dict, instance_state, set_committed_value
 from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -42,13 +44,23 @@ _TASK_WITH_CASE = Prepared(
     .where(_TASKS.c.id == bindparam("w_id")))
 _TASK_KEYS = [column.name for column in _TASKS.c]
 _CASE_KEYS = [column.name for column in _CASES.c]
-_UPDATE_CASE = Prepared(
-    _CASES.update()
-    .where(_CASES.c.id == bindparam("w_id"), _CASES.c.version == bindparam("w_version"),
-           _CASES.c.audit_head.is_not_distinct_from(
-               bindparam("w_head", type_=_CASES.c.audit_head.type)))
-    .values(version=bindparam("w_next"), audit_head=bindparam("w_new_head"),
-            **{name: bindparam(f"v_{name}", type_=_CASES.c[name].type) for name in CHANGING}))
+
+
+@lru_cache(maxsize=None)
+def _update_case(names):
+    """The UPDATE of a case writing the columns `names` (a tuple in `CHANGING` order), its
+    version and its audit head. Only what changed is written: a column set to its old value
+    still rewrites the entries of the indexes it is in (SQLite dirties their pages), and a JSON
+    column is serialized again for nothing."""
+    return Prepared(
+        _CASES.update()
+        .where(_CASES.c.id == bindparam("w_id"), _CASES.c.version == bindparam("w_version"),
+               _CASES.c.audit_head.is_not_distinct_from(
+                   bindparam("w_head", type_=_CASES.c.audit_head.type)))
+        .values(version=bindparam("w_next"), audit_head=bindparam("w_new_head"),
+                **{name: bindparam(f"v_{name}", type_=_CASES.c[name].type) for name in names}))
+
+
 _FINISH_TASK = Prepared(
     _TASKS.update()
     .where(_TASKS.c.id == bindparam("w_id"), _TASKS.c.state == "ready")
@@ -162,18 +174,26 @@ def _attach(session, row):
 
 
 def write_case(session, case, changes, events):
-    """Write a persistent case's `changes` (and its other changing columns as they are now)
-    and append its new audit events.
+    """Write a persistent case's `changes` (and whatever else of its changing columns was set
+    on the object since it was read) and append its new audit events.
 
     The UPDATE carries the version and the audit head the case was read with: a transaction
     that raced this one and changed either makes it fail (`StaleDataError`, a 409 to the
-    caller) instead of overwriting a newer state or forking the audit chain.
+    caller) instead of overwriting a newer state or forking the audit chain. That same check
+    makes the values read with that version the row's values, so a column whose new value
+    equals them is left out.
     """
     start = case.audit_head
     head = chain_rows(case.id, events, start)
-    values = {name: changes[name] if name in changes else getattr(case, name)
-              for name in CHANGING}
-    written = _UPDATE_CASE.execute(session.connection(), {
+    modified = instance_state(case).committed_state  # set through the ORM since read
+    values = {}
+    for name in CHANGING:
+        current = getattr(case, name)
+        if name in modified:
+            values[name] = changes.get(name, current)
+        elif name in changes and changes[name] != current:
+            values[name] = changes[name]
+    written = _update_case(tuple(values)).execute(session.connection(), {
         "w_id": case.id, "w_version": case.version, "w_head": start,
         "w_next": case.version + 1, "w_new_head": head,
         **{f"v_{name}": value for name, value in values.items()}})

@@ -23,6 +23,7 @@ label, help and validation in one line.
 """
 import datetime as dt
 import decimal
+import uuid
 
 from marshmallow import Schema, fields, validate
 from marshmallow.utils import missing
@@ -176,6 +177,8 @@ def _jsonable(value):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):

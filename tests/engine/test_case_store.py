@@ -72,6 +72,40 @@ def test_a_completion_writes_each_row_once_and_leaves_the_orm_nothing_to_flush(e
     assert case_row(engine, loop_case.id).version == loop_case.version + 1
 
 
+def test_the_case_update_writes_only_what_changed(engine, admin, loop_case, clock):
+    """A step that leaves the status as it was does not write it (SQLite would rewrite its
+    index entry); one that finishes the case writes it and its completion time."""
+    clock.advance(minutes=5)
+    with Statements(engine) as statements:
+        engine.complete_task(admin, ready_tasks(engine, loop_case.id)[0].id, {"note": "好"})
+    update = next(s for s in statements.sent if s.startswith("UPDATE cases"))
+    written = update.split(" SET ")[1].split(" WHERE ")[0]
+    assert "state=" in written and "updated_at=" in written and "version=" in written
+    assert "status=" not in written and "completed_at=" not in written and "error=" not in written
+    with Statements(engine) as statements:
+        engine.complete_task(admin, ready_tasks(engine, loop_case.id)[0].id, {"accepted": True})
+    update = next(s for s in statements.sent if s.startswith("UPDATE cases"))
+    assert "status=" in update and "completed_at=" in update
+    row = case_row(engine, loop_case.id)
+    assert row.status == "completed" and row.completed_at is not None
+
+
+def test_a_column_set_through_the_orm_before_the_step_is_written_with_it(engine, admin, loop_case):
+    task = ready_tasks(engine, loop_case.id)[0]
+    with Statements(engine) as statements, engine.db.unit_of_work() as session:
+        run = engine.runtime.open(session, loop_case.id, "admin")
+        run.case.error = "前一次失败的说明"  # a column the step itself does not change
+        from engine.runtime import find_task
+        find_task(run.workflow, task.id).run()
+        run.completed_by[task.id] = "admin"
+        run.run_engine()
+        run.save()
+    updates = [s for s in statements.sent if s.startswith("UPDATE cases")]
+    assert len(updates) == 1 and "error=" in updates[0], statements.sent
+    row = case_row(engine, loop_case.id)
+    assert row.error == "前一次失败的说明" and row.version == loop_case.version + 1
+
+
 def test_statements_are_visible_to_a_listener_and_prepared_when_nobody_listens(engine, admin,
                                                                                 loop_case, monkeypatch):
     prepared = []

@@ -118,6 +118,17 @@ def test_form_messages_are_chinese_and_output_is_json():
     assert utc["at"] == "2026-03-02T09:00:00+08:00"
 
 
+def test_decimals_and_uuids_load_as_json_values():
+    class Typed(FormSchema):
+        score = fields.Decimal(required=True)
+        whole = fields.Decimal(required=True)
+        ref = fields.UUID(required=True)
+
+    clean = Typed().load({"score": "87.5", "whole": "90", "ref": "6a20ebbc-1865-43a1-b552-5ee5f172e9ee"})
+    assert clean == {"score": 87.5, "whole": 90, "ref": "6a20ebbc-1865-43a1-b552-5ee5f172e9ee"}
+    assert type(clean["whole"]) is int and type(clean["ref"]) is str
+
+
 def test_custom_messages_are_kept():
     class Custom(FormSchema):
         n = fields.Integer(required=True, error_messages={"required": "请填写数量"})
