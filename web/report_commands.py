@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 import click
+import orjson
 from flask.cli import with_appcontext
 
 from engine.calendar import CHINA_TZ
@@ -19,6 +20,16 @@ from web.progress import ProgressBar
 from web.services import engine
 
 KIND_WORDS = {"compounds": "小区", "enterprises": "物业服务企业"}
+
+
+def _pretty_json(report):
+    """The report as indented JSON. orjson writes the same text as `json.dumps(indent=2,
+    ensure_ascii=False)` in a fraction of the time: a province's report by community is 2 MB,
+    which took the standard library's pure-Python indenting encoder half a second."""
+    try:
+        return orjson.dumps(report, option=orjson.OPT_INDENT_2).decode()
+    except orjson.JSONEncodeError:  # what only the standard library writes
+        return json.dumps(report, ensure_ascii=False, indent=2)
 
 
 def _fail(message, details=()):
@@ -109,7 +120,7 @@ def report_command(kind, output_format, out_file, org_code, year, level, period_
         target.write_bytes(content)
         click.echo(f"已生成 {target}")
         return
-    text = json.dumps(report, ensure_ascii=False, indent=2)
+    text = _pretty_json(report)
     if out_file:
         Path(out_file).write_text(text + "\n", encoding="utf-8")
         click.echo(f"已生成 {out_file}")

@@ -1,5 +1,6 @@
 """The statistics tables: rounding, areas, scope by user, credit by year, case figures, and the
 API and page that show them."""
+import json
 from datetime import date, datetime
 
 import pytest
@@ -42,6 +43,15 @@ def import_places(run, tmp_path):
     for name in ("e23.csv", "e24.csv"):
         assert run("import", "orgs", str(tmp_path / name))[0] == 0
     assert run("import", "orgs", str(write_csv(tmp_path / "c.csv", COMPOUND_HEADER, compounds)))[0] == 0
+
+
+def test_json_reports_print_indented_text_with_chinese_as_is(run, tmp_path):
+    import_places(run, tmp_path)
+    code, out, _ = run("report", "coverage", "--by", "city")
+    assert code == 0
+    value = json.loads(out)
+    assert out.rstrip("\n") == json.dumps(value, ensure_ascii=False, indent=2)
+    assert "太原市" in out and '\n  "total": 7,' in out
 
 
 def test_tables_break_down_by_area_and_scope(run, run_json, eng, tmp_path):
