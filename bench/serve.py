@@ -67,11 +67,6 @@ class Server:
             time.sleep(0.2)
         raise RuntimeError(f"linkage serve did not answer on port {self.port} within {timeout} s")
 
-    def rss_mb(self):
-        """Resident memory of the serve process and every process under it, in MB."""
-        each = self.rss_each()
-        return sum(each), len(each)
-
     def rss_each(self):
         """Resident memory of the serve process and of each process under it, in MB."""
         return [_rss_kb(pid) / 1024 for pid in _descendants(self.process.pid)]
@@ -258,7 +253,7 @@ def run_p8(stores, quick):
     setup = LoadSetup(stores, clients, 4)
     server = Server(setup.url, stores.instance, stores.workdir / "p8-serve.log")
     half = {}
-    counter = Counter(mark=total // 2, at_mark=lambda: half.update(rss=server.rss_mb()[0]))
+    counter = Counter(mark=total // 2, at_mark=lambda: half.update(rss=sum(server.rss_each())))
     threads = []
     try:
         server.wait_ready()
@@ -271,19 +266,18 @@ def run_p8(stores, quick):
             thread.start()
         for thread in threads:
             thread.join()
-        at_end, processes = server.rss_mb()
         per_process = server.rss_each()
     finally:
         counter.stopped = True
         for thread in threads:
             thread.join(REQUEST_TIMEOUT + 5)
         server.stop()
-    at_half = half.get("rss", float("nan"))
+    at_half, at_end = half.get("rss", float("nan")), sum(per_process)
     errors = sum(t.errors for t in threads)
     rss.values = [at_end]
     growth.values = [(at_end - at_half) / at_half * 100]
     rss.extra_ok = growth.extra_ok = errors == 0
-    rss.detail = (f"{processes} processes (gunicorn master and workers) together "
+    rss.detail = (f"{len(per_process)} processes (gunicorn master and workers) together "
                   f"({' + '.join(fmt(mb) for mb in per_process)} MB); {fmt(at_half)} MB after "
                   f"{total // 2:,}; {counter.value:,} completions, {errors} errors")
     growth.detail = f"{fmt(at_half)} MB → {fmt(at_end)} MB"

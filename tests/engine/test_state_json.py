@@ -18,7 +18,7 @@ from tests.engine.bpmn_snippets import LOOP
 @pytest.fixture
 def workflow():
     parser = spiff.LinkageParser()
-    parser.add_bpmn_bytes(LOOP.encode() if isinstance(LOOP, str) else LOOP, "loop.bpmn")
+    parser.add_bpmn_bytes(LOOP, "loop.bpmn")
     spec, subs = parser.linkage_specs("loop")
     script_engine = ClockScriptEngine(ManualClock(datetime(2026, 12, 4, 9, 0, tzinfo=CHINA_TZ)))
     workflow = spiff.new_workflow(spec, subs, script_engine)
